@@ -55,11 +55,12 @@ def run_leaderboard(args) -> None:
 
     try:
         overrides = parse_overrides(args.model_family)
+        names = parse_overrides(args.model_name, "--model-name", "SHOWN")
     except ValueError as err:
         raise InputError(str(err)) from err
     seen = tuple(f.strip() for f in args.seen_families.split(",") if f.strip()) if args.seen_families else ()
     problems = Problems(strict=args.strict)
-    report = make_leaderboard(args.run_dirs, overrides, _settings(args, seen), problems)
+    report = make_leaderboard(args.run_dirs, overrides, _settings(args, seen), problems, names)
     _report_written(write_leaderboard(report, args.out), problems)
 
 
@@ -80,6 +81,9 @@ def add_leaderboard(commands) -> None:
     parser.add_argument("--model-family", action="append", default=[], metavar="NAME=FAMILY",
                         help="set a model's family (repeatable); default: the HF config's model_type if the model "
                              "is local or cached, else its name without size/variant suffix")
+    parser.add_argument("--model-name", action="append", default=[], metavar="RECORDED=SHOWN",
+                        help="show the model lm-eval recorded as RECORDED (e.g. a local path) as SHOWN (repeatable); "
+                             "--model-family then takes SHOWN")
     parser.add_argument("--seen-families", metavar="A,B", default="",
                         help="language families seen in training; adds a seen vs held-out view with the generalization gap")
     parser.set_defaults(run=run_leaderboard)

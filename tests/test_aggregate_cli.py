@@ -104,3 +104,24 @@ def test_two_runs_of_one_model_can_be_compared(tmp_path):
     assert main(["compare", str(tmp_path / "chat"), str(tmp_path / "plain"), "--out", str(tmp_path / "c"), "--bootstrap", "50"]) == 0
     overall = pd.read_csv(tmp_path / "c" / "compare_overall.csv").set_index("metric")
     assert overall.loc["flip_rate", "difference"] > 0
+
+
+def test_model_name_shows_a_local_path_under_a_readable_name(runs, tmp_path):
+    out = tmp_path / "named"
+    code = main(["leaderboard", str(runs), "--out", str(out), "--bootstrap", "50",
+                 "--model-name", "google/gemma-3-270m=Gemma-3 270M", "--model-family", "Gemma-3 270M=Gemma"])
+    assert code == 0
+    ranking = pd.read_csv(out / "leaderboard_ranking.csv").set_index("model")
+    assert set(ranking.index) == {"Gemma-3 270M", "HuggingFaceTB/SmolLM2-135M"}
+    assert ranking.loc["Gemma-3 270M", "model_family"] == "Gemma"
+    coverage = pd.read_csv(out / "leaderboard_coverage.csv")
+    assert "google/gemma-3-270m" not in set(coverage["model"])
+    # The recorded model stays findable in the provenance.
+    assert "google/gemma-3-270m" in (out / "leaderboard.md").read_text()
+
+
+def test_model_name_refuses_to_merge_two_models(runs, tmp_path, capsys):
+    code = main(["leaderboard", str(runs), "--out", str(tmp_path / "merged"), "--bootstrap", "50",
+                 "--model-name", "google/gemma-3-270m=same", "--model-name", "HuggingFaceTB/SmolLM2-135M=same"])
+    assert code != 0
+    assert "two different models as one" in capsys.readouterr().err

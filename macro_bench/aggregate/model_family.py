@@ -21,12 +21,13 @@ _SIZE = re.compile(r"^(\d+(\.\d+)?[kmbt]|\d+x\d+(\.\d+)?b|a\d+(\.\d+)?b)$", re.I
 _VARIANT = {"instruct", "it", "chat", "base", "hf", "sft", "dpo", "rlhf", "gguf", "awq", "gptq", "pt"}
 
 
-def parse_overrides(pairs: list[str]) -> dict[str, str]:
+def parse_overrides(pairs: list[str], option: str = "--model-family", value: str = "FAMILY") -> dict[str, str]:
     overrides = {}
     for pair in pairs:
-        name, sep, family = pair.partition("=")
+        # rpartition: a local model path may itself contain "=", a family or display name should not.
+        name, sep, family = pair.rpartition("=")
         if not sep or not name.strip() or not family.strip():
-            raise ValueError(f"--model-family expects NAME=FAMILY, got {pair!r}")
+            raise ValueError(f"{option} expects NAME={value}, got {pair!r}")
         overrides[name.strip()] = family.strip()
     return overrides
 

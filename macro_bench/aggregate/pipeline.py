@@ -37,10 +37,37 @@ def resolve_families(runs: LoadedRuns, overrides: dict[str, str], problems: Prob
     return {model: resolve_model_family(model, pretrained.get(model) or None, overrides) for model in runs.models}
 
 
+def rename_models(runs: LoadedRuns, names: dict[str, str], problems: Problems) -> LoadedRuns:
+    """Show models under the names given by ``--model-name RECORDED=SHOWN``.
+
+    lm-eval records a local model by its path, which makes an unreadable table; the
+    recorded ``pretrained=`` stays in the reproducibility section.
+    """
+    mapping = {}
+    for recorded, shown in names.items():
+        matched = [model for model in runs.models if override_matches(recorded, model)]
+        if not matched:
+            problems.warn(f"--model-name {recorded}=... matches no model of these runs (models: {', '.join(runs.models)})")
+        mapping.update(dict.fromkeys(matched, shown))
+    if not mapping:
+        return runs
+    shown_names = [mapping.get(model, model) for model in runs.models]
+    if len(set(shown_names)) < len(shown_names):
+        raise InputError(f"--model-name would show two different models as one ({', '.join(shown_names)}); give each its own name")
+    return LoadedRuns(
+        *(frame.assign(model=frame["model"].replace(mapping)) for frame in (runs.documents, runs.task_runs, runs.excluded, runs.superseded)),
+        runs.problems,
+    )
+
+
 def make_leaderboard(
-    run_dirs: list[Path], overrides: dict[str, str], settings: Settings, problems: Problems
+    run_dirs: list[Path],
+    overrides: dict[str, str],
+    settings: Settings,
+    problems: Problems,
+    names: dict[str, str] | None = None,
 ) -> LeaderboardReport:
-    runs = load_runs(run_dirs, problems)
+    runs = rename_models(load_runs(run_dirs, problems), names or {}, problems)
     families = resolve_families(runs, overrides, problems)
     board = build_leaderboard(runs.documents, families, settings, problems)
     return LeaderboardReport(board, runs, reproducibility(runs.task_runs))

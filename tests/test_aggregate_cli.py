@@ -81,6 +81,18 @@ def test_compare_writes_a_verdict(runs, tmp_path):
     assert (out / "compare.html").read_text().count("<svg") == 1
 
 
+def test_compare_shows_models_under_their_model_name(runs, tmp_path, capsys):
+    out = tmp_path / "named"
+    code = main(["compare", str(runs / "google__gemma-3-270m"), str(runs / "HuggingFaceTB__SmolLM2-135M"), "--out", str(out),
+                 "--bootstrap", "50", "--model-name", "gemma-3-270m=Gemma", "--model-name", "HuggingFaceTB/SmolLM2-135M=Smol"])
+    assert code == 0
+    assert re.search(r"Gemma better on score in \d+ of 6 languages", (out / "compare.md").read_text())
+    assert set(pd.read_csv(out / "compare_coverage.csv")["model"]) == {"Gemma", "Smol"}
+    assert main(["compare", str(runs / "google__gemma-3-270m"), str(runs / "HuggingFaceTB__SmolLM2-135M"), "--out", str(out),
+                 "--bootstrap", "20", "--model-name", "gemma-3-270m=same", "--model-name", "SmolLM2-135M=same"]) == 2
+    assert "two different models as one" in capsys.readouterr().err
+
+
 def test_bad_input_exits_with_a_message_naming_the_file(runs, tmp_path, capsys):
     assert main(["leaderboard", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert f"{tmp_path / 'nowhere'}: no such file or folder" in capsys.readouterr().err
@@ -101,7 +113,9 @@ def test_two_runs_of_one_model_can_be_compared(tmp_path):
     documents = synthetic_documents({"org/m-1B": 0.0}, ["fra_Latn", "zho_Hans"], n_documents=20)
     write_lm_eval_run(tmp_path / "plain", "org/m-1B", documents)
     write_lm_eval_run(tmp_path / "chat", "org/m-1B", documents.assign(flip_rate=1.0))
-    assert main(["compare", str(tmp_path / "chat"), str(tmp_path / "plain"), "--out", str(tmp_path / "c"), "--bootstrap", "50"]) == 0
+    assert main(["compare", str(tmp_path / "chat"), str(tmp_path / "plain"), "--out", str(tmp_path / "c"), "--bootstrap", "50",
+                 "--model-name", "org/m-1B=M"]) == 0
+    assert set(pd.read_csv(tmp_path / "c" / "compare_coverage.csv")["model"]) == {f"M (A: {tmp_path / 'chat'})", f"M (B: {tmp_path / 'plain'})"}
     overall = pd.read_csv(tmp_path / "c" / "compare_overall.csv").set_index("metric")
     assert overall.loc["flip_rate", "difference"] > 0
 

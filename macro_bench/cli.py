@@ -48,16 +48,22 @@ def _report_written(paths: list[Path], problems) -> None:
         print(f"{len(problems.warnings)} warning(s); they are listed in the reports", file=sys.stderr)
 
 
-def run_leaderboard(args) -> None:
+def _name_pairs(pairs: list[str], option: str, value: str) -> dict[str, str]:
     from macro_bench.aggregate.model_family import parse_overrides
-    from macro_bench.aggregate.pipeline import make_leaderboard, write_leaderboard
-    from macro_bench.aggregate.problems import InputError, Problems
+    from macro_bench.aggregate.problems import InputError
 
     try:
-        overrides = parse_overrides(args.model_family)
+        return parse_overrides(pairs, option, value)
     except ValueError as err:
         raise InputError(str(err)) from err
-    names = _display_names(args)
+
+
+def run_leaderboard(args) -> None:
+    from macro_bench.aggregate.pipeline import make_leaderboard, write_leaderboard
+    from macro_bench.aggregate.problems import Problems
+
+    overrides = _name_pairs(args.model_family, "--model-family", "FAMILY")
+    names = _name_pairs(args.model_name, "--model-name", "SHOWN")
     seen = tuple(f.strip() for f in args.seen_families.split(",") if f.strip()) if args.seen_families else ()
     problems = Problems(strict=args.strict)
     report = make_leaderboard(args.run_dirs, overrides, _settings(args, seen), problems, names)
@@ -87,16 +93,6 @@ def add_leaderboard(commands) -> None:
     parser.set_defaults(run=run_leaderboard)
 
 
-def _display_names(args) -> dict[str, str]:
-    from macro_bench.aggregate.model_family import parse_overrides
-    from macro_bench.aggregate.problems import InputError
-
-    try:
-        return parse_overrides(args.model_name, "--model-name", "SHOWN")
-    except ValueError as err:
-        raise InputError(str(err)) from err
-
-
 def _add_model_name_option(parser, then: str = "") -> None:
     parser.add_argument("--model-name", action="append", default=[], metavar="RECORDED=SHOWN",
                         help="show the model lm-eval recorded as RECORDED (a hub id, a local path or its last "
@@ -107,7 +103,7 @@ def run_compare(args) -> None:
     from macro_bench.aggregate.pipeline import make_comparison, write_comparison
     from macro_bench.aggregate.problems import Problems
 
-    names = _display_names(args)
+    names = _name_pairs(args.model_name, "--model-name", "SHOWN")
     problems = Problems(strict=args.strict)
     report = make_comparison(args.run_a, args.run_b, _settings(args), args.alpha, problems, names)
     _report_written(write_comparison(report, args.out), problems)

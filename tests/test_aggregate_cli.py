@@ -93,6 +93,12 @@ def test_compare_shows_models_under_their_model_name(runs, tmp_path, capsys):
     assert "two different models as one" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("option", ["--model-name", "--model-family"])
+def test_a_malformed_name_pair_exits_with_a_message(runs, tmp_path, capsys, option):
+    assert main(["leaderboard", str(runs), "--out", str(tmp_path / "x"), option, "no-equals-sign"]) == 2
+    assert f"{option} expects NAME=" in capsys.readouterr().err
+
+
 def test_bad_input_exits_with_a_message_naming_the_file(runs, tmp_path, capsys):
     assert main(["leaderboard", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert f"{tmp_path / 'nowhere'}: no such file or folder" in capsys.readouterr().err

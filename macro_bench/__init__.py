@@ -4,4 +4,4 @@ Kept import-free on purpose: the start-up hook imports this package in every
 Python process, so anything heavy belongs in the submodules.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -1,52 +1,52 @@
-"""SIB-200 documents as the macro-bench tasks see them.
+"""The documents a macro-bench task evaluates, as lm-eval's ``custom_dataset`` loader.
 
-Each document is a SIB-200 test row plus the fields the protocol derives from it:
-``language`` (the lang_Script code) and ``target_label`` (see ``protocol.choose_target``).
-Documents come in ``protocol.document_order_key`` order, not file order, so that
-``--limit`` samples every topic.
+Each document is a dataset row plus ``language`` (the ``lang_Script`` code) and
+``doc_key`` (the row's id shared by its parallel translations). Documents come in
+:func:`macro_bench.protocol.document_order_key` order, not file order, so that
+``--limit`` samples every label and the same parallel documents in every language.
+
+lm-eval calls the loader when it builds the tasks, before any request runs, so this
+is where macro-bench checks everything it can check early: the ``--metadata``
+options and the lm-eval internals the second pass needs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from macro_bench import protocol
-from macro_bench.data import load_sib200
+from macro_bench import lm_eval_bridge, protocol
+from macro_bench.datasets import get_dataset
 from macro_bench.languages import get_language
+from macro_bench.options import Options
 
-# Task-level metadata key naming the task's language; namespaced so that a user's
-# --metadata (which lm-eval merges over task metadata) cannot clash with it.
-LANGUAGE_KEY = "sib200_language"
+# Task-level metadata keys naming the task's dataset and language; namespaced so that a
+# user's --metadata (which lm-eval merges over task metadata) cannot clash with them.
+DATASET_KEY = "macro_dataset"
+LANGUAGE_KEY = "macro_language"
 
 
 def load_documents(**metadata: Any):
     """lm-eval ``custom_dataset``: lm-eval passes the task's merged metadata as keywords.
 
-    That includes ``--metadata`` (``sib200_dir``) and the run's model_args, so unknown
-    keys are expected and ignored.
+    That includes ``--metadata`` and the run's model_args, so unknown keys are expected
+    and ignored.
     """
     import datasets
 
-    language = metadata.get(LANGUAGE_KEY)
-    if not language:
-        raise ValueError(
-            f"task metadata lacks {LANGUAGE_KEY!r}; macro-bench task YAMLs must set it "
-            "(regenerate them with `python -m macro_bench.task_configs`)"
-        )
+    for key in (DATASET_KEY, LANGUAGE_KEY):
+        if not metadata.get(key):
+            raise ValueError(
+                f"task metadata lacks {key!r}; macro-bench task YAMLs must set it "
+                "(regenerate them with `python -m macro_bench.task_configs`)"
+            )
+    lm_eval_bridge.check_lm_eval()
+    Options.from_metadata(metadata)
+    dataset = get_dataset(metadata[DATASET_KEY])
+    language = metadata[LANGUAGE_KEY]
     get_language(language)
-    rows = load_sib200(language, sib200_dir=metadata.get("sib200_dir"), split="test")
-    docs = [
-        {
-            **row,
-            "language": language,
-            "target_label": protocol.choose_target(row["index_id"], row["category"]),
-        }
-        for row in sorted(rows, key=lambda row: protocol.document_order_key(row["index_id"]))
-    ]
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(docs)})
-
-
-def doc_to_text(doc: dict) -> str:
-    return protocol.generation_prompt(
-        doc["text"], doc["category"], doc["target_label"], get_language(doc["language"]).name
+    rows = dataset.load(language, metadata)
+    docs = sorted(
+        ({**row, "language": language, "doc_key": row[dataset.doc_key_field]} for row in rows),
+        key=lambda doc: protocol.document_order_key(doc["doc_key"]),
     )
+    return datasets.DatasetDict({dataset.split: datasets.Dataset.from_list(docs)})

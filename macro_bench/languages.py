@@ -22,7 +22,7 @@ from pathlib import Path
 TABLE_RESOURCE = "languages.tsv"
 TABLE_LOCATION = f"macro_bench/{TABLE_RESOURCE}"
 COLUMNS = ("code", "iso639_3", "script", "name", "family", "genus", "lid_codes")
-FAMILY_TAG_PREFIX = "macro_sib200_family_"
+FAMILY_TAG_PREFIX = "macro_family_"
 
 _CODE_PATTERN = re.compile(r"(?P<iso>[a-z]{3})_(?P<script>[A-Z][a-z]{3})")
 _LID_LABEL_PATTERN = re.compile(r"[a-z]{2,3}")

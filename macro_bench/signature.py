@@ -2,33 +2,75 @@
 
 Like sacrebleu's signatures, it is printed with the scores (logged per task) and
 recorded in the results (``configs.<task>.metadata.signature`` of lm-eval's results
-JSON), so two numbers are comparable only when their signatures match. Example::
+JSON). It is built from the components' own signatures, never hand-written, so a
+change of tokenizer, identifier or metric settings changes it. Two numbers are
+comparable only when their signatures match; the aggregator refuses to put runs
+whose signatures differ into one column and names the fields that differ.
+Example::
 
-    macro-bench:0.1.0|protocol:1|tok:unicode-script-v1+regex-2026.11.15|K:8|deletion:0.2|judge:self|fluency:self|fluency-unit:utf8-byte|lid:fasttext-lid.176|seed:sha256
+    macro-bench:0.2.0|protocol:2|dataset:sib200|tok:unicode-script-v1+regex-2026.11.15|lid:...|K:10|...
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
 
-from macro_bench import __version__, protocol
+from macro_bench import __version__, interventions, protocol
+from macro_bench.language_id import LID_SIGNATURE
+from macro_bench.metrics.fluency import FLUENCY_CLIP
+from macro_bench.metrics.similarity import SIMILARITY_SIGNATURE
 from macro_bench.tokenization import TOKENIZER_SIGNATURE
 
 if TYPE_CHECKING:
-    from macro_bench.scoring_pass import ScoringOptions
+    from macro_bench.datasets import DatasetSpec
+    from macro_bench.options import Options
+
+_SEPARATOR = "|"
 
 
-def signature(options: ScoringOptions) -> str:
+def _safe(value: Any) -> str:
+    return str(value).replace(_SEPARATOR, "%7C")
+
+
+def signature(
+    *,
+    dataset: DatasetSpec,
+    options: Options,
+    generation: dict,
+    apply_chat_template: bool,
+    system_instruction: str | None,
+    num_fewshot: int,
+    truncation_counted: bool,
+) -> str:
+    system = "none" if not system_instruction else hashlib.sha256(system_instruction.encode("utf-8")).hexdigest()[:12]
     fields = {
         "macro-bench": __version__,
         "protocol": protocol.PROTOCOL_VERSION,
+        "dataset": dataset.name,
         "tok": TOKENIZER_SIGNATURE,
+        "lid": LID_SIGNATURE,
         "K": options.interventions,
-        "deletion": protocol.DELETION_FRACTION,
+        "strata": ",".join(f"{share:g}" for share in interventions.STRATA),
         "judge": options.judge or "self",
         "fluency": options.fluency_lm or "self",
-        "fluency-unit": "utf8-byte",
-        "lid": "fasttext-lid.176",
+        "fluency-unit": f"scorer-token,clip:{FLUENCY_CLIP:g}",
+        "similarity": SIMILARITY_SIGNATURE,
+        "chat": "yes" if apply_chat_template else "no",
+        "system": system,
+        "fewshot": num_fewshot,
+        "gen": json.dumps(generation, sort_keys=True, separators=(",", ":")),
+        "truncation": "counted" if truncation_counted else "undefined",
         "seed": "sha256",
     }
-    return "|".join(f"{key}:{value}" for key, value in fields.items())
+    return _SEPARATOR.join(f"{key}:{_safe(value)}" for key, value in fields.items())
+
+
+def parse_signature(text: str) -> dict[str, str]:
+    """The fields of a signature, for naming what differs between two runs."""
+    fields = {}
+    for part in text.split(_SEPARATOR):
+        key, _, value = part.partition(":")
+        fields[key] = value
+    return fields

@@ -1,21 +1,27 @@
-"""A scripted lm-eval model whose every output is known, for exact end-to-end checks.
+"""Scripted lm-eval models whose every output is known, for exact end-to-end checks.
 
+:class:`ScriptedLM` (registered as ``macro-bench-scripted``):
+
+* ``loglikelihood``: a keyword classifier. The text inside lm-eval's SIB prompt gets
+  log-likelihood 0 for each label whose keyword it contains and -100 for the others,
+  so p(label) is 1 (or split evenly) for a keyword label, and uniform 1/7 when no
+  keyword is present (the prediction is then the first label, science/technology).
 * ``generate_until``: looks the document's text up in a JSON script
   ``{original text: generation}`` (model_args ``script=PATH``).
-* ``loglikelihood``: a keyword classifier. The text inside the classification prompt
-  gets log-likelihood 0 for each label whose keyword it contains and -100 for the
-  others, so p(label) is 1 (or split evenly) for a keyword label, and uniform 1/7
-  when no keyword is present.
-* ``loglikelihood_rolling``: -0.5 nats per UTF-8 byte, or -1.0 when the text holds
-  ``ZAP``, so the per-byte perplexity ratio of a ZAP counterfactual is e^0.5.
+* ``tok_encode``: whitespace tokens, so truncation and fluency count words.
+* ``loglikelihood_rolling``: -0.5 nats per whitespace token, or -1.0 when the text
+  holds ``ZAP``: the log perplexity ratio of a ZAP counterfactual is exactly 0.5.
 
-It counts its calls, so tests can check that the scoring pass batches.
+:class:`WeightedLM` scores "science/technology" by the summed weights of the words a
+text holds and "travel" by a constant, for faithfulness checks with known
+sensitivities. Both count their calls, so tests can check that the second pass batches.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 
 from lm_eval.api.model import LM
 from lm_eval.api.registry import register_model
@@ -41,38 +47,51 @@ def classified_text(context: str) -> str:
     return context[start : context.rindex(_PROMPT_END)]
 
 
+def prompt_text(prompt: str) -> str:
+    """The document text inside a generation prompt."""
+    return prompt.split("\n\nText: ", 1)[1].split("\n\nEdit the text", 1)[0]
+
+
 def label_loglik(text: str, label: str) -> float:
     lowered = text.lower()
     return MATCH if any(keyword in lowered for keyword in KEYWORDS[label]) else NO_MATCH
 
 
 def rolling_loglik(text: str) -> float:
-    per_byte = -1.0 if SLOW_MARKER in text else -0.5
-    return per_byte * len(text.encode("utf-8"))
+    per_token = -1.0 if SLOW_MARKER in text else -0.5
+    return per_token * len(text.split())
 
 
-@register_model("macro-bench-scripted")
-class ScriptedLM(LM):
-    def __init__(self, script: str, **kwargs) -> None:
+class _CountingLM(LM):
+    def __init__(self, script: str | None = None, **kwargs) -> None:
         super().__init__()
-        with open(script, encoding="utf-8") as handle:
-            self.script: dict[str, str] = json.load(handle)
+        self.script: dict[str, str] = {}
+        if script:
+            with open(script, encoding="utf-8") as handle:
+                self.script = json.load(handle)
         self.calls: Counter[str] = Counter()
+        self.prompts: list[str] = []
 
     @classmethod
     def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None):
         args = dict(item.split("=", 1) for item in arg_string.split(",") if item)
         return cls(**args)
 
+    def tok_encode(self, text: str, add_special_tokens: bool = False) -> list[str]:
+        return text.split()
+
     def generate_until(self, requests) -> list[str]:
         self.calls["generate_until"] += 1
-        outputs = []
-        for request in requests:
-            prompt = request.args[0]
-            text = prompt.split("Text: ", 1)[1].split("\n\nEdit the text", 1)[0]
-            outputs.append(self.script[text])
-        return outputs
+        self.prompts.extend(request.args[0] for request in requests)
+        return [self.script[prompt_text(request.args[0])] for request in requests]
 
+    def loglikelihood_rolling(self, requests) -> list[float]:
+        self.calls["loglikelihood_rolling"] += 1
+        return [rolling_loglik(request.args[0]) for request in requests]
+
+
+@register_model("macro-bench-scripted")
+class ScriptedLM(_CountingLM):
     def loglikelihood(self, requests) -> list[tuple[float, bool]]:
         self.calls["loglikelihood"] += 1
         results = []
@@ -81,6 +100,21 @@ class ScriptedLM(LM):
             results.append((label_loglik(classified_text(context), continuation.strip()), False))
         return results
 
-    def loglikelihood_rolling(self, requests) -> list[float]:
-        self.calls["loglikelihood_rolling"] += 1
-        return [rolling_loglik(request.args[0]) for request in requests]
+
+class WeightedLM(_CountingLM):
+    """science/technology scores the summed weights of a text's words; travel scores ``baseline``."""
+
+    def __init__(self, weight: Callable[[str], float], baseline: float = 0.5, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.weight, self.baseline = weight, baseline
+
+    def label_logliks(self, text: str) -> list[float]:
+        science = sum(self.weight(word) for word in text.replace(".", " . ").split())
+        return [science, self.baseline] + [NO_MATCH] * (len(LABELS) - 2)
+
+    def loglikelihood(self, requests) -> list[tuple[float, bool]]:
+        self.calls["loglikelihood"] += 1
+        return [
+            (self.label_logliks(classified_text(request.args[0]))[LABELS.index(request.args[1].strip())], False)
+            for request in requests
+        ]

@@ -1,139 +1,173 @@
 """End to end through lm-eval itself, with a scripted model whose every score is known.
 
-Two languages (English, and Chinese written without spaces) with crafted SIB-200
-style documents. Each expected value below is worked out by hand from the rules of
-``tests/scripted_lm.py`` and the metric definitions, not by calling the metric code.
+Three languages with crafted SIB-200 style documents, one per failure the gates must
+catch (a copy, an empty answer, a label statement, an echoed prompt, a truncated
+generation, English for a Hausa text) beside real one-word edits in English and
+Chinese. Each expected value is worked out by hand from the rules of
+``tests/scripted_lm.py`` and the metric definitions; only chrF (checked against
+sacrebleu itself) and the random baseline's Spearman correlation (over the logged
+deletions) are computed by a library.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sacrebleu.metrics import CHRF
+from scipy.stats import spearmanr
 
 from macro_bench import protocol
+from macro_bench.metrics.document import derive_metrics
+from macro_bench.metrics.registry import NAMES
 
-from .scripted_lm import KEYWORDS, ScriptedLM
+from .scripted_lm import KEYWORDS, LABELS, ScriptedLM
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS_DIR = REPO / "tasks"
 HEADER = "index_id\tcategory\ttext\n"
-ENG, ZHO = "macro_sib200_eng_Latn", "macro_sib200_zho_Hans"
+ENG, HAU, ZHO = "macro_sib200_eng_Latn", "macro_sib200_hau_Latn", "macro_sib200_zho_Hans"
+MAX_GEN_TOKS = 20
+SIX_SEVENTHS = 6 / 7
 
 
-def _keyword(label: str, language: str) -> str:
-    return KEYWORDS[label][0 if language == "eng_Latn" else 1]
+def _target(index_id: int, prediction: str) -> str:
+    return protocol.choose_target(index_id, prediction, LABELS)
 
 
-def _faithfulness_of_single_edit(n_tokens: int, language: str, index_id: int, edited: int) -> float:
-    """Edit = the only keyword token; deleting it drops p(y) from 1 to 1/7, else 0.
+def _chrf(original: str, counterfactual: str) -> float:
+    return CHRF().sentence_score(counterfactual, [original]).score
 
-    So a_k = 1[edited in S_k] and o_k = (6/7) a_k: Pearson 1 when a varies over k,
-    undefined (scored 0) when every set, or none, deletes the keyword.
-    """
-    hits = [edited in s for s in protocol.deletion_sets(n_tokens, language, index_id)]
-    return 1.0 if 0 < sum(hits) < len(hits) else 0.0
+
+DOCS = {
+    "eng_Latn": [
+        (1, "sports", "The football team won the final match on Sunday ."),
+        (2, "health", "A doctor opened a new clinic in the village ."),
+        (3, "politics", "The election results were announced last night ."),
+        # Gold entertainment, but the model predicts travel (hotel): the prompt must say travel.
+        (4, "entertainment", "Our hotel near the beach was full in July ."),
+        (5, "geography", "The mountain was covered in snow all winter ."),
+        (6, "sports", "The football club signed a new player on Monday ."),
+    ],
+    "hau_Latn": [
+        (7, "politics", "Shugaban kasar ya gana da jama'a a babban birnin tarayya ."),
+    ],
+    "zho_Hans": [
+        (1, "sports", "我们的球队赢了。"),
+    ],
+}
 
 
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory):
     root = tmp_path_factory.mktemp("sib200")
-    english = [
-        (1, "sports", "The football team won the final match on Sunday ."),
-        (2, "health", "A doctor opened a new clinic in the village ."),
-        (3, "politics", "The election results were announced last night ."),
-        (4, "entertainment", "Our hotel near the beach was full in July ."),
-    ]
-    chinese = [
-        (1, "sports", "我们的球队赢了。"),
-        (2, "health", "这位医生在我们村里开了一家诊所。"),
-    ]
-    for language, rows in (("eng_Latn", english), ("zho_Hans", chinese)):
+    for language, rows in DOCS.items():
         folder = root / language
         folder.mkdir()
+        lines = "".join(f"{i}\t{label}\t{text}\n" for i, label, text in rows)
         for split in ("train", "dev", "test"):
-            lines = [f"{i}\t{label}\t{text}\n" for i, label, text in rows]
-            (folder / f"{split}.tsv").write_text(HEADER + "".join(lines), encoding="utf-8")
+            (folder / f"{split}.tsv").write_text(HEADER + lines, encoding="utf-8")
 
-    target = {i: protocol.choose_target(i, label) for i, label, _ in english}
-    english_edit = english[0][2].replace("football", _keyword(target[1], "eng_Latn"))
-    chinese_edit = chinese[0][2].replace("球", _keyword(target[1], "zho_Hans"))
+    t1, t5 = _target(1, "sports"), _target(5, "geography")
+    english_edit = DOCS["eng_Latn"][0][2].replace("football", KEYWORDS[t1][0])
+    chinese_edit = "我们的球队赢了。".replace("球", KEYWORDS[t1][1])
+    truncated = "The rocket club signed a new player on Monday and the fans went home happy after a very long"
+    assert len(truncated.split()) == MAX_GEN_TOKS
+    echo = f'Edit the text as little as possible so that you would classify its topic as "{t5}" instead.'
+    english_for_hausa = "The president met the people in the capital city with a hotel ."
     script = {
-        english[0][2]: f" {english_edit}",
-        english[1][2]: english[1][2],
-        english[2][2]: "   \n",
-        english[3][2]: 'Sure! Here is the edited text:\n\n"我们 ZAP film"',
-        chinese[0][2]: chinese_edit,
-        chinese[1][2]: f"Answer: {chinese[1][2]}\n\nExplanation: I kept the text.",
+        DOCS["eng_Latn"][0][2]: f" {english_edit}",
+        DOCS["eng_Latn"][1][2]: DOCS["eng_Latn"][1][2],
+        DOCS["eng_Latn"][2][2]: "   \n",
+        DOCS["eng_Latn"][3][2]: f'1. The topic is "{_target(4, "travel")}".',
+        DOCS["eng_Latn"][4][2]: echo,
+        DOCS["eng_Latn"][5][2]: truncated,
+        DOCS["hau_Latn"][0][2]: english_for_hausa,
+        "我们的球队赢了。": chinese_edit,
     }
     script_path = root / "script.json"
     script_path.write_text(json.dumps(script, ensure_ascii=False), encoding="utf-8")
 
-    # Tokens: "The football team won the final match on Sunday ." -> 10, keyword at 1;
-    # "我们的球队赢了。" -> 8 characters, keyword 球 at 3.
-    empty_output_hits_target = target[3] == "science/technology"  # uniform -> lowest label
-    expected_docs = {
+    def invalid(accuracy, flip, target, **gates):
+        values = dict(accuracy=accuracy, flip_rate=flip, target_rate=target, valid_rate=0, valid_target_rate=0,
+                      score=0, faithfulness_coverage=0, empty_rate=0, truncation_rate=0)
+        values.update(gates)
+        return values
+
+    clean = dict(copy_rate=0, prompt_echo_rate=0, label_statement_rate=0, label_insertion_rate=0,
+                 language_confusion_rate=0)
+    # One-word edits: E = the keyword, whose deletion alone moves p(y) (1 -> 1/7), so the
+    # stratified shares and the outcomes rank identically: faithfulness exactly 1.
+    expected = {
         ENG: {
-            1: dict(flip_rate=1, target_rate=1, minimality=1 / 10, fluency=1.0,
-                    faithfulness=_faithfulness_of_single_edit(10, "eng_Latn", 1, 1),
-                    copy_rate=0, empty_rate=0, language_confusion_rate=0, accuracy=1),
-            2: dict(flip_rate=0, target_rate=0, minimality=0.0, fluency=1.0, faithfulness=0.0,
-                    faithfulness_defined=0, copy_rate=1, empty_rate=0, language_confusion_rate=0, accuracy=1),
-            3: dict(flip_rate=1, target_rate=float(empty_output_hits_target), minimality=1.0,
-                    faithfulness=0.0, faithfulness_defined=0, copy_rate=0, empty_rate=1, accuracy=1),
-            # "我们 ZAP film": tokens 我/们/ZAP/film share none of the 10 source tokens.
-            4: dict(flip_rate=1, target_rate=float(target[4] == "entertainment"), minimality=1.0,
-                    fluency=math.exp(0.5), faithfulness=0.0, faithfulness_defined=0,
-                    copy_rate=0, empty_rate=0, language_confusion_rate=1, accuracy=0),
+            1: dict(accuracy=1, flip_rate=1, target_rate=1, valid_rate=1, valid_target_rate=1, empty_rate=0,
+                    truncation_rate=0, **clean, minimality=1 / 10, score=1 - 1 / 10,
+                    similarity=_chrf(DOCS["eng_Latn"][0][2], english_edit), fluency=0.0,
+                    faithfulness=1.0, faithfulness_coverage=1),
+            2: invalid(1, 0, 0, **clean | dict(copy_rate=1)),
+            3: invalid(1, 0, 0, empty_rate=1),
+            # No keyword left: uniform, so the first label (science/technology) is predicted.
+            4: invalid(0, 1, float(_target(4, "travel") == LABELS[0]), **clean | dict(label_statement_rate=1)),
+            5: invalid(1, 1, float(t5 == LABELS[0]), **clean | dict(prompt_echo_rate=1, label_statement_rate=1)),
+            6: invalid(1, 1, float(_target(6, "sports") == LABELS[0]), **clean | dict(truncation_rate=1)),
         },
+        # The Hausa text has no keyword (science/technology); the English answer says hotel.
+        HAU: {7: invalid(0, 1, float(_target(7, LABELS[0]) == "travel"), **clean | dict(language_confusion_rate=1))},
         ZHO: {
-            1: dict(flip_rate=1, target_rate=1, minimality=1 / 8, fluency=1.0,
-                    faithfulness=_faithfulness_of_single_edit(8, "zho_Hans", 1, 3),
-                    copy_rate=0, empty_rate=0, language_confusion_rate=0, accuracy=1),
-            2: dict(flip_rate=0, target_rate=0, minimality=0.0, fluency=1.0, faithfulness=0.0,
-                    faithfulness_defined=0, copy_rate=1, empty_rate=0, language_confusion_rate=0, accuracy=1),
+            1: dict(accuracy=1, flip_rate=1, target_rate=1, valid_rate=1, valid_target_rate=1, empty_rate=0,
+                    truncation_rate=0, **clean, minimality=1 / 8, score=1 - 1 / 8,
+                    similarity=_chrf("我们的球队赢了。", chinese_edit), fluency=0.0,
+                    faithfulness=1.0, faithfulness_coverage=1),
         },
     }
-    for docs in expected_docs.values():
-        for values in docs.values():
-            values.setdefault("faithfulness_defined", values["faithfulness"])
-    return {"root": root, "script": script_path, "expected": expected_docs, "targets": target}
+    return {"root": root, "script": script_path, "expected": expected}
 
 
-def _aggregate(docs: dict[int, dict]) -> dict[str, float]:
-    metrics = {name for values in docs.values() for name in values}
-    result = {}
-    for name in metrics:
-        values = [v[name] for v in docs.values() if name in v]
-        if name == "fluency":
-            result[name] = math.exp(sum(math.log(v) for v in values) / len(values))
-        else:
-            result[name] = sum(values) / len(values)
-    return result
+def _mean_over_defined(docs: dict[int, dict]) -> dict[str, float]:
+    names = {name for values in docs.values() for name in values}
+    return {name: sum(v[name] for v in docs.values() if name in v) / sum(name in v for v in docs.values()) for name in names}
+
+
+def _random_baseline(record: dict) -> float | None:
+    """Spearman of (share of the pseudo-explanation deleted, outcome) over the logged deletions."""
+    measured = record["interventions"]["random"]
+    explained = set(measured["explanation"])
+    shares = [len(explained & set(deleted)) / len(deleted) for deleted in measured["deletions"]]
+    outcomes = [1.0 - after for after in measured["prob_after"]]
+    if len(set(shares)) < 2 or len(set(outcomes)) < 2:
+        return None
+    return float(spearmanr(shares, outcomes).statistic)
 
 
 def _check(results: dict, samples: dict, expected: dict) -> None:
     for task, docs in expected.items():
-        aggregated = _aggregate(docs)
+        by_key = {s["doc"]["index_id"]: s for s in samples[task]}
+        assert set(by_key) == set(docs)
+        for index_id, values in docs.items():
+            sample = by_key[index_id]
+            record = json.loads(sample["filtered_resps"][0])
+            if record["interventions"]:
+                # p(y | x) is 1 for a keyword document: outcome = 1 - p(y | x without S).
+                baseline = _random_baseline(record)
+                if baseline is not None:
+                    values = values | {"faithfulness_random": baseline}
+            measured = {name: sample[name] for name in NAMES if name in sample}
+            assert measured == pytest.approx(values, abs=1e-9), (task, index_id)
+            # Every value is derived from the logged record alone.
+            assert derive_metrics(record) == pytest.approx(measured, abs=1e-12)
+            assert record["max_gen_toks"] == MAX_GEN_TOKS
         reported = {key.split(",")[0]: value for key, value in results["results"][task].items()
                     if key.endswith(",macro") and "_stderr" not in key}
+        aggregated = _mean_over_defined({i: {n: s[n] for n in NAMES if n in s}
+                                         for i, s in by_key.items()})
         assert reported == pytest.approx(aggregated, abs=1e-9), task
         signature = results["configs"][task]["metadata"]["signature"]
-        assert "K:8" in signature and "judge:self" in signature
-        by_index = {s["doc"]["index_id"]: s for s in samples[task]}
-        assert set(by_index) == set(docs)
-        for index_id, values in docs.items():
-            sample = by_index[index_id]
-            measured = {name: sample[name] for name in sample["metrics"]}
-            assert measured == pytest.approx(values, abs=1e-9), (task, index_id)
-            details = json.loads(sample["filtered_resps"][0])
-            assert len(details["interventions"]) == 8
-            assert details["target_label"] == sample["doc"]["target_label"]
+        assert "|protocol:2|" in signature and "judge:self" in signature
+        assert f'"max_gen_toks":{MAX_GEN_TOKS}' in signature
 
 
 def test_simple_evaluate_gives_every_hand_computed_metric(scenario):
@@ -143,15 +177,16 @@ def test_simple_evaluate_gives_every_hand_computed_metric(scenario):
     lm = ScriptedLM(script=str(scenario["script"]))
     manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False,
                           metadata={"sib200_dir": str(scenario["root"])})
-    results = lm_eval.simple_evaluate(model=lm, tasks=[ENG, ZHO], task_manager=manager, log_samples=True)
+    results = lm_eval.simple_evaluate(model=lm, tasks=[ENG, HAU, ZHO], task_manager=manager, log_samples=True,
+                                      gen_kwargs=f"max_gen_toks={MAX_GEN_TOKS}")
     _check(results, results["samples"], scenario["expected"])
-    eng_samples = {s["doc"]["index_id"]: s for s in results["samples"][ENG]}
-    zho_samples = {s["doc"]["index_id"]: s for s in results["samples"][ZHO]}
-    # A parallel sentence gets the same target in every language.
-    assert eng_samples[1]["doc"]["target_label"] == zho_samples[1]["doc"]["target_label"]
-    assert json.loads(eng_samples[4]["filtered_resps"][0])["counterfactual"] == "我们 ZAP film"
-    # One batched call per task and request type, after one generation call.
-    assert lm.calls == {"generate_until": 1, "loglikelihood": 2, "loglikelihood_rolling": 2}
+    # The prompt names the model's own prediction (travel), not the gold label, and a target != it.
+    (prompt,) = [p for p in lm.prompts if "Our hotel" in p]
+    assert 'as "travel"' in prompt and "entertainment\"" not in prompt.split("The possible")[0]
+    assert f'as "{_target(4, "travel")}" instead' in prompt and _target(4, "travel") != "travel"
+    # Batched: the task requests once; per task one generation call, one call classifying
+    # the counterfactuals, one for interventions and one rolling call where any is valid.
+    assert lm.calls == {"generate_until": 3, "loglikelihood": 1 + 2 + 1 + 2, "loglikelihood_rolling": 2}
 
 
 def test_lm_eval_command_line_gives_the_same_scores(scenario, tmp_path):
@@ -165,60 +200,18 @@ def test_lm_eval_command_line_gives_the_same_scores(scenario, tmp_path):
     out = tmp_path / "out"
     completed = subprocess.run(
         [str(lm_eval), "--model", "macro-bench-scripted", "--model_args", f"script={scenario['script']}",
-         "--tasks", f"macro_sib200_eng_Lat*,{ZHO}",  # a glob, as users type it
+         "--tasks", f"macro_sib200_eng_Lat*,{HAU},{ZHO}",  # a glob, as users type it
          "--metadata", json.dumps({"sib200_dir": str(scenario["root"])}),
+         "--gen_kwargs", f"max_gen_toks={MAX_GEN_TOKS}",
          "--output_path", str(out), "--log_samples"],
         env=env, capture_output=True, text=True, timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-4000:]
-    assert "flip_rate" in completed.stdout
+    assert "valid_rate" in completed.stdout
     (results_file,) = out.rglob("results_*.json")
     results = json.loads(results_file.read_text(encoding="utf-8"))
     samples = {}
-    for task in (ENG, ZHO):
+    for task in (ENG, HAU, ZHO):
         (path,) = out.rglob(f"samples_{task}_*.jsonl")
         samples[task] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     _check(results, samples, scenario["expected"])
-
-
-class _FixedJudge(ScriptedLM):
-    """An "independent" judge and fluency scorer: always geography, -0.25 nats per byte."""
-
-    loaded: list[dict] = []
-
-    def __init__(self, **model_args) -> None:
-        _FixedJudge.loaded.append(model_args)
-        self.calls = {}
-
-    def loglikelihood(self, requests):
-        return [(0.0 if request.args[1].strip() == "geography" else -100.0, False) for request in requests]
-
-    def loglikelihood_rolling(self, requests):
-        return [-0.25 * len(request.args[0].encode("utf-8")) for request in requests]
-
-
-def test_judge_and_fluency_lm_replace_the_model_and_load_once(scenario, monkeypatch):
-    import lm_eval
-    import lm_eval.models.huggingface
-    from lm_eval.tasks import TaskManager
-
-    from macro_bench import scoring_pass
-
-    monkeypatch.setattr(lm_eval.models.huggingface, "HFLM", _FixedJudge)
-    monkeypatch.setattr(scoring_pass, "_EXTRA_MODELS", {})
-    _FixedJudge.loaded.clear()
-    lm = ScriptedLM(script=str(scenario["script"]))
-    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False, metadata={
-        "sib200_dir": str(scenario["root"]), "judge": "org/judge", "fluency_lm": "pretrained=org/ref,dtype=float32"})
-    results = lm_eval.simple_evaluate(model=lm, tasks=[ENG, ZHO], task_manager=manager, log_samples=True)
-    # One load per extra model for both tasks; the evaluated model keeps its own generations.
-    assert sorted(args["pretrained"] for args in _FixedJudge.loaded) == ["org/judge", "org/ref"]
-    assert lm.calls == {"generate_until": 1}
-    for task in (ENG, ZHO):
-        reported = results["results"][task]
-        # The judge says geography for everything: no gold label is geography, nothing flips.
-        assert reported["accuracy,macro"] == 0.0 and reported["flip_rate,macro"] == 0.0
-        # -0.25 nats per byte for every text: every perplexity ratio is exactly 1.
-        assert reported["fluency,macro"] == pytest.approx(1.0)
-        signature = results["configs"][task]["metadata"]["signature"]
-        assert "judge:org/judge" in signature and "fluency:pretrained=org/ref,dtype=float32" in signature

@@ -1,11 +1,8 @@
-"""The protocol: target choice, held-out deletion sets, prompts, generated task configs."""
+"""Protocol 2: targets from the model's own prediction, document order, generated task files."""
 
 from __future__ import annotations
 
 import hashlib
-import math
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,99 +10,74 @@ import pytest
 
 from macro_bench import protocol
 from macro_bench.data import LABELS
+from macro_bench.datasets.sib200 import SPEC
 from macro_bench.task_configs import expected_files
 
 REPO = Path(__file__).resolve().parents[1]
+SIB200 = str(REPO.parent / "shared" / "data" / "sib200")
 
 
-def test_target_is_never_gold_and_depends_on_index_id_only():
-    for index_id in range(300):
-        for gold in LABELS:
-            target = protocol.choose_target(index_id, gold)
-            assert target != gold and target in LABELS
+def test_target_is_never_the_prediction_and_is_the_same_for_the_same_prediction():
+    for doc_key in range(300):
+        for prediction in LABELS:
+            target = protocol.choose_target(doc_key, prediction, LABELS)
+            assert target != prediction and target in LABELS
+            assert target == protocol.choose_target(doc_key, prediction, LABELS)
 
 
 def test_target_matches_the_documented_sha256_rule():
-    # others[sha256("macro-bench-target\x1f7")[:8] as big-endian int % 6]
-    digest = int.from_bytes(hashlib.sha256(b"macro-bench-target\x1f7").digest()[:8], "big")
+    # others[sha256("macro-bench-target\x1f7\x1ftravel")[:8] as big-endian int % 6]
+    digest = int.from_bytes(hashlib.sha256(b"macro-bench-target\x1f7\x1ftravel").digest()[:8], "big")
     others = [label for label in LABELS if label != "travel"]
-    assert protocol.choose_target(7, "travel") == others[digest % 6]
+    assert protocol.choose_target(7, "travel", LABELS) == others[digest % 6]
 
 
 def test_targets_spread_over_all_other_labels():
-    counts = Counter(protocol.choose_target(i, "sports") for i in range(1200))
+    counts = Counter(protocol.choose_target(i, "sports", LABELS) for i in range(1200))
     assert set(counts) == set(LABELS) - {"sports"}
     assert min(counts.values()) > 150  # 200 expected each
 
 
-def test_unknown_gold_label_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown SIB-200 label 'sport'"):
-        protocol.choose_target(1, "sport")
+def test_a_prediction_outside_the_labels_is_a_clear_error():
+    with pytest.raises(ValueError, match="prediction 'sport' is not one of the labels"):
+        protocol.choose_target(1, "sport", LABELS)
 
 
-@pytest.mark.parametrize(("n_tokens", "size"), [(1, 1), (4, 1), (5, 1), (6, 2), (10, 2), (11, 3), (37, 8)])
-def test_deletion_set_size_is_ceil_of_a_fifth_at_least_one(n_tokens, size):
-    sets = protocol.deletion_sets(n_tokens, "eng_Latn", 3)
-    assert len(sets) == protocol.DEFAULT_INTERVENTIONS
-    assert all(len(s) == size == max(1, math.ceil(0.2 * n_tokens)) for s in sets)
-    assert all(0 <= p < n_tokens for s in sets for p in s)
-
-
-def test_deletion_sets_differ_by_language_document_and_k():
-    base = protocol.deletion_sets(30, "eng_Latn", 5)
-    assert len(set(base)) > 1
-    assert base != protocol.deletion_sets(30, "fra_Latn", 5)
-    assert base != protocol.deletion_sets(30, "eng_Latn", 6)
-    assert protocol.deletion_sets(30, "eng_Latn", 5, count=3) == base[:3]
-
-
-def test_deletion_sets_are_identical_in_another_process_with_another_hash_seed():
-    code = "from macro_bench import protocol; print([sorted(s) for s in protocol.deletion_sets(25, 'zho_Hans', 1523)])"
-    outputs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
-                       env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
-        for seed in ("0", "12345")
-    }
-    assert outputs == {f"{[sorted(s) for s in protocol.deletion_sets(25, 'zho_Hans', 1523)]}\n"}
-
-
-def test_deletion_sets_of_an_empty_text_are_empty_and_count_is_validated():
-    assert protocol.deletion_sets(0, "eng_Latn", 1, count=2) == [frozenset(), frozenset()]
-    with pytest.raises(ValueError, match="at least 1"):
-        protocol.deletion_sets(5, "eng_Latn", 1, count=0)
-
-
-def test_classification_prompt_is_lm_eval_sib_prompt_1():
-    import lm_eval
-    import yaml
-
-    path = Path(lm_eval.__file__).parent / "tasks/afrobench/sib/prompt_1/sib_eng.yaml"
-    template = yaml.safe_load(path.read_text())["doc_to_text"]
-    assert protocol.classification_prompt("A b.") == template.replace("{{text}}", "A b.")
-    assert protocol.LABEL_CONTINUATIONS == tuple(" " + label for label in LABELS)
-
-
-def test_generation_prompt_names_text_labels_target_and_language():
-    prompt = protocol.generation_prompt("Le chat dort.", "science/technology", "sports", "French")
-    assert "Text: Le chat dort.\n" in prompt
-    assert '"science/technology"' in prompt and '"sports"' in prompt and "in French" in prompt
+def test_generation_prompt_names_prediction_target_labels_text_and_language():
+    doc = {"index_id": 3, "category": "health", "text": "A doctor came."}
+    prompt = SPEC.generation_prompt(doc, "sports", "travel", "Hausa")
+    assert prompt.startswith('You classified the topic of the following Hausa text as "sports".')
+    assert "Text: A doctor came.\n\n" in prompt and 'classify its topic as "travel" instead' in prompt
+    assert ", ".join(LABELS) in prompt and "keep the text in Hausa" in prompt
+    assert "health" not in prompt  # the gold label is never shown
     assert prompt.endswith("Edited text:")
 
 
-def test_committed_task_yamls_equal_the_generator_output():
-    folder = REPO / "tasks" / "macro_sib200"
-    committed = {p.name: p.read_text(encoding="utf-8") for p in folder.glob("macro_sib200_*.yaml")}
-    assert committed == expected_files(), "run `python -m macro_bench.task_configs` and commit the result"
-    assert len(committed) == 205
+def test_committed_task_files_equal_the_generator_output():
+    files = expected_files(REPO / "tasks")
+    committed = {path: path.read_text(encoding="utf-8") for path in (REPO / "tasks" / "macro_sib200").glob("*yaml")}
+    assert committed == files, "run `python -m macro_bench.task_configs` and commit the result"
+    assert len(committed) == 205 + 1
+
+
+def test_template_metric_list_is_the_registry():
+    import yaml
+
+    from macro_bench.metrics.registry import METRICS
+
+    template = (REPO / "tasks" / "macro_sib200" / "_macro_sib200_template_yaml").read_text(encoding="utf-8")
+    metric_list = yaml.safe_load("metric_list:" + template.split("\nmetric_list:", 1)[1])["metric_list"]
+    assert [(m["metric"], m["higher_is_better"], m["aggregation"]) for m in metric_list] == [
+        (spec.name, spec.higher_is_better, "mean") for spec in METRICS
+    ]
 
 
 def test_document_order_mixes_topics_and_is_the_same_in_every_language():
     from macro_bench.documents import load_documents
 
-    sib200 = str(REPO.parent / "shared" / "data" / "sib200")
-    english = load_documents(sib200_language="eng_Latn", sib200_dir=sib200)["test"]
-    thai = load_documents(sib200_language="tha_Thai", sib200_dir=sib200)["test"]
-    assert english["index_id"] == thai["index_id"]
+    english = load_documents(macro_dataset="sib200", macro_language="eng_Latn", sib200_dir=SIB200)["test"]
+    thai = load_documents(macro_dataset="sib200", macro_language="tha_Thai", sib200_dir=SIB200)["test"]
+    assert english["index_id"] == thai["index_id"] == english["doc_key"]
     # The files are sorted by topic; the first 20 documents in our order are not.
     assert len(set(english["category"][:20])) >= 4
     from macro_bench.data import load_local_split

@@ -37,7 +37,7 @@ from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 from macro_bench import protocol
 from macro_bench.data import LABELS
 from macro_bench.extraction import extract_counterfactual
-from macro_bench.language_id import identify
+from macro_bench.language_id import Identification, identify
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.validity import predict
 from macro_bench.signature import signature
@@ -291,7 +291,9 @@ class ScoringPass(Filter):
         ]
 
 
-def _measurements(plan: _DocumentPlan, label_logliks: list[float], rolling_logliks: list[float], language: str | None) -> dict:
+def _measurements(
+    plan: _DocumentPlan, label_logliks: list[float], rolling_logliks: list[float], language: Identification | None
+) -> dict:
     distributions = []
     for first in plan.context_ids:
         prediction, probabilities = predict(label_logliks[first : first + len(LABELS)])
@@ -324,5 +326,5 @@ def _measurements(plan: _DocumentPlan, label_logliks: list[float], rolling_logli
         else _finite_or_none(rolling_logliks[plan.rolling_ids[1]]),
         "bytes_original": len(original_text.encode("utf-8")),
         "bytes_counterfactual": len((counterfactual or "").encode("utf-8")),
-        "language_identified": language,
+        "language_identified": None if language is None else language._asdict(),
     }

@@ -4,7 +4,7 @@ Like sacrebleu's signatures, it is printed with the scores (logged per task) and
 recorded in the results (``configs.<task>.metadata.signature`` of lm-eval's results
 JSON), so two numbers are comparable only when their signatures match. Example::
 
-    macro-bench:0.1.0|protocol:1|tok:unicode-script-v1+regex-2026.11.15|K:8|deletion:0.2|judge:self|fluency:self|fluency-unit:utf8-byte|lid:fasttext-lid.176|seed:sha256
+    macro-bench:0.1.0|protocol:1|tok:unicode-script-v1+regex-2026.11.15|K:8|deletion:0.2|judge:self|fluency:self|fluency-unit:utf8-byte|lid:fasttext-lid.176-lite+sib200-train-calib-v1|seed:sha256
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from macro_bench import __version__, protocol
+from macro_bench.language_id import LID_SIGNATURE
 from macro_bench.tokenization import TOKENIZER_SIGNATURE
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def signature(options: ScoringOptions) -> str:
         "judge": options.judge or "self",
         "fluency": options.fluency_lm or "self",
         "fluency-unit": "utf8-byte",
-        "lid": "fasttext-lid.176",
+        "lid": LID_SIGNATURE,
         "seed": "sha256",
     }
     return "|".join(f"{key}:{value}" for key, value in fields.items())

@@ -4,12 +4,13 @@ These are the per-document values lm-eval aggregates per language and writes to
 ``--log_samples``. Two metrics are left out for a document where they are undefined,
 rather than guessed: ``fluency`` when the counterfactual is empty (no perplexity; the
 document is counted by ``empty_rate``) and ``language_confusion_rate`` when the
-language identifier does not know the task's language or the output is empty.
+language's confusion is undefined (see :mod:`macro_bench.language_id`) or the output
+has nothing identifiable.
 """
 
 from __future__ import annotations
 
-from macro_bench.language_id import is_confused
+from macro_bench.language_id import Identification, is_confused
 from macro_bench.metrics.error_rates import is_copy, is_empty
 from macro_bench.metrics.faithfulness import faithfulness
 from macro_bench.metrics.fluency import fluency_ratio
@@ -45,7 +46,8 @@ def document_metrics(doc: dict, measured: dict) -> dict[str, float]:
         )
     if fluency is not None:
         values["fluency"] = fluency
-    confused = is_confused(doc["language"], measured["language_identified"])
+    identified = measured["language_identified"]  # {"label", "confidence"} or None, as the scoring pass wrote it
+    confused = is_confused(doc["language"], None if identified is None else Identification(**identified))
     if confused is not None:
         values["language_confusion_rate"] = float(confused)
     return values

@@ -19,7 +19,7 @@ this machine is shared and noisy:
 
 With ``--quick`` the sizes are smaller than the targets are defined for, so the
 verdicts there are only indicative (aggregation's 1M-record budget is not judged).
-``language_id_coverage.py`` is not run: it regenerates a data table of the package
+``language_id_calibration.py`` is not run: it regenerates a data table of the package
 rather than timing anything.
 """
 

@@ -1,12 +1,11 @@
-"""The 205 SIB-200 language varieties: names, genealogy and language-ID labels.
+"""The 205 SIB-200 language varieties: names and genealogy.
 
 The table lives in ``macro_bench/languages.tsv`` (tab-separated, one row per
 SIB-200 folder name such as ``zho_Hans``).  Families follow Glottolog/Ethnologue
 top-level families, with three pseudo-families: ``Isolate`` (Basque),
 ``Constructed`` (Esperanto) and ``Creole`` (Haitian, Kabuverdianu, Papiamento,
-Sango, Tok Pisin).  ``lid_codes`` holds the fastText lid.176 labels that count
-as "this language"; it is empty where the identifier cannot recognise the
-language reliably (see :mod:`macro_bench.language_id` for the rule).
+Sango, Tok Pisin).  Which language-ID labels count as "this language" is
+calibrated on data, not listed here (see :mod:`macro_bench.language_id`).
 """
 
 from __future__ import annotations
@@ -21,11 +20,10 @@ from pathlib import Path
 
 TABLE_RESOURCE = "languages.tsv"
 TABLE_LOCATION = f"macro_bench/{TABLE_RESOURCE}"
-COLUMNS = ("code", "iso639_3", "script", "name", "family", "genus", "lid_codes")
+COLUMNS = ("code", "iso639_3", "script", "name", "family", "genus")
 FAMILY_TAG_PREFIX = "macro_family_"
 
 _CODE_PATTERN = re.compile(r"(?P<iso>[a-z]{3})_(?P<script>[A-Z][a-z]{3})")
-_LID_LABEL_PATTERN = re.compile(r"[a-z]{2,3}")
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,6 @@ class Language:
     name: str
     family: str
     genus: str
-    lid_codes: tuple[str, ...]
 
 
 def load_languages() -> dict[str, Language]:
@@ -108,16 +105,6 @@ def _parse_row(row: list[str], source: str, line_number: int) -> Language:
     if fields["script"] != code_match["script"]:
         raise fail("script", f"{fields['script']!r} differs from the code's script part {code_match['script']!r}")
 
-    lid_codes = tuple(fields["lid_codes"].split(",")) if fields["lid_codes"] else ()
-    for label in lid_codes:
-        if not _LID_LABEL_PATTERN.fullmatch(label):
-            raise fail(
-                "lid_codes",
-                f"{label!r} is not a lid.176 label; use comma-separated lowercase labels such as 'en,sh' or leave it empty",
-            )
-    if len(set(lid_codes)) != len(lid_codes):
-        raise fail("lid_codes", f"{fields['lid_codes']!r} lists a label twice")
-
     return Language(
         code=fields["code"],
         iso639_3=fields["iso639_3"],
@@ -125,7 +112,6 @@ def _parse_row(row: list[str], source: str, line_number: int) -> Language:
         name=fields["name"],
         family=fields["family"],
         genus=fields["genus"],
-        lid_codes=lid_codes,
     )
 
 

@@ -224,7 +224,7 @@ class SecondPass(Filter):
             record["label_logliks_counterfactual"] = (
                 None if first is None else counterfactual_logliks[first : first + width]
             )
-            record["language_identified"] = None if identification is None else list(identification)
+            record["language_identified"] = None if identification is None else identification._asdict()
 
         # 4: interventions and fluency, for valid counterfactuals only.
         minimality = Minimality()

@@ -62,7 +62,7 @@ def gate_flags(record: dict) -> dict[str, bool | None]:
     flags["label_insertion"] = is_label_insertion(counterfactual, original, label_words)
     identified = record["language_identified"]
     flags["language_confused"] = is_confused(
-        record["language"], None if identified is None else Identification(*identified)
+        record["language"], None if identified is None else Identification(**identified)
     )
     counterfactual_prediction = predict(record["label_logliks_counterfactual"])[0]
     flags["flip"] = counterfactual_prediction != reference_prediction(record)[0]

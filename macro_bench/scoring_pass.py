@@ -37,9 +37,7 @@ from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 from macro_bench import protocol
 from macro_bench.data import LABELS
 from macro_bench.extraction import extract_counterfactual
-from macro_bench.interventions import DEFAULT_INTERVENTIONS, content_positions, stratified_deletions
 from macro_bench.language_id import identify
-from macro_bench.metrics.faithfulness import is_testable
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.validity import predict
 from macro_bench.signature import signature
@@ -58,14 +56,14 @@ class ScoringPassError(RuntimeError):
 class ScoringOptions:
     """Options from lm-eval's ``--metadata`` JSON (keys ``interventions``, ``judge``, ``fluency_lm``)."""
 
-    interventions: int = DEFAULT_INTERVENTIONS
+    interventions: int = protocol.DEFAULT_INTERVENTIONS
     judge: str | None = None
     fluency_lm: str | None = None
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> ScoringOptions:
         metadata = metadata or {}
-        interventions = metadata.get("interventions", DEFAULT_INTERVENTIONS)
+        interventions = metadata.get("interventions", protocol.DEFAULT_INTERVENTIONS)
         if isinstance(interventions, bool) or not isinstance(interventions, int) or interventions < 2:
             raise ScoringPassError(
                 f"--metadata 'interventions' must be an integer >= 2 (a correlation needs two "
@@ -257,15 +255,7 @@ class ScoringPass(Filter):
             generation = response[0] if response else ""
             counterfactual = extract_counterfactual(generation, doc["text"])
             source_tokens = tokenize(doc["text"])
-            measured_minimality = minimality(doc["text"], counterfactual or "")
-            content = content_positions([token.text for token in source_tokens])
-            explanation = measured_minimality.edited_positions
-            # Deletions cannot test an explanation that is empty or covers all content: no interventions.
-            sets = (
-                stratified_deletions(content, explanation, language=doc["language"], doc_key=doc["index_id"],
-                                     stream="explanation", count=options.interventions)
-                if is_testable(explanation, content) else []
-            )
+            sets = protocol.deletion_sets(len(source_tokens), doc["language"], doc["index_id"], options.interventions)
             variants = [doc["text"], counterfactual or ""] + [
                 remove_tokens(doc["text"], source_tokens, positions) for positions in sets
             ]
@@ -274,7 +264,7 @@ class ScoringPass(Filter):
                     doc=doc,
                     generation=generation,
                     counterfactual=counterfactual,
-                    minimality=measured_minimality,
+                    minimality=minimality(doc["text"], counterfactual or ""),
                     deletion_sets=sets,
                     context_ids=[
                         _label_requests(labels, classification_requests(text), doc, doc_id) for text in variants

@@ -14,13 +14,10 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
 from macro_bench.metrics import (
-    NO_DEFINED_RATIO,
     Minimality,
     MinimalityResult,
     edited_positions,
     flip,
-    fluency_ratio,
-    geometric_mean,
     is_copy,
     is_empty,
     minimality,
@@ -147,65 +144,6 @@ def test_hash_comparison_of_multi_character_tokens_is_exact_on_real_vocabulary()
         assert Levenshtein.distance(source, counterfactual) == nltk.edit_distance(
             source, counterfactual
         )
-
-
-# --- fluency ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("arguments", "expected"),
-    [
-        # Per-unit log-likelihood -2 (x) vs -4 (x'): PPL ratio e^4 / e^2 = e^2.
-        ((-10.0, 5, -20.0, 5), math.exp(2)),
-        # Same per-unit log-likelihood at different lengths: equally fluent.
-        ((-10.0, 5, -20.0, 10), 1.0),
-        # x' more fluent: -1 vs -0.5 per unit gives e^-0.5.
-        ((-10.0, 10, -5.0, 10), math.exp(-0.5)),
-        ((0.0, 3, 0.0, 4), 1.0),
-    ],
-)
-def test_fluency_ratio_hand_values(arguments, expected: float) -> None:
-    assert fluency_ratio(*arguments) == pytest.approx(expected, rel=1e-15)
-
-
-@pytest.mark.parametrize(
-    "arguments",
-    [
-        (-10.0, 0, -5.0, 3),
-        (-10.0, 3, -5.0, 0),
-        (math.nan, 3, -5.0, 3),
-        (-10.0, 3, -math.inf, 3),
-        (-10.0, math.inf, -5.0, 3),
-    ],
-)
-def test_fluency_ratio_undefined(arguments) -> None:
-    assert fluency_ratio(*arguments) is None
-
-
-def test_fluency_ratio_never_overflows() -> None:
-    assert fluency_ratio(0.0, 1, -1e300, 1) == math.exp(700)
-    assert fluency_ratio(-1e300, 1, 0.0, 1) == math.exp(-700)
-    with pytest.raises(ValueError, match="negative"):
-        fluency_ratio(-1.0, -1, -1.0, 1)
-
-
-def test_geometric_mean() -> None:
-    assert geometric_mean([2.0, 8.0]) == pytest.approx(4.0, rel=1e-15)
-    assert geometric_mean([2.0, None, 8.0, None]) == pytest.approx(4.0, rel=1e-15)
-    assert geometric_mean([0.5, 2.0]) == pytest.approx(1.0, rel=1e-15)
-    assert geometric_mean([math.exp(700)] * 3 + [math.exp(-700)]) == pytest.approx(math.exp(350))
-
-
-def test_geometric_mean_of_nothing_defined_is_the_neutral_ratio() -> None:
-    assert NO_DEFINED_RATIO == 1.0
-    assert geometric_mean([]) == 1.0
-    assert geometric_mean([None, None]) == 1.0
-
-
-@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
-def test_geometric_mean_rejects_impossible_ratios(bad: float) -> None:
-    with pytest.raises(ValueError, match="finite positive"):
-        geometric_mean([1.0, bad])
 
 
 # --- validity ---------------------------------------------------------------

@@ -1,8 +1,11 @@
-"""The protocol: target choice, prompts, generated task configs (interventions: tests/test_faithfulness.py)."""
+"""The protocol: target choice, held-out deletion sets, prompts, generated task configs."""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -38,6 +41,38 @@ def test_targets_spread_over_all_other_labels():
 def test_unknown_gold_label_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown SIB-200 label 'sport'"):
         protocol.choose_target(1, "sport")
+
+
+@pytest.mark.parametrize(("n_tokens", "size"), [(1, 1), (4, 1), (5, 1), (6, 2), (10, 2), (11, 3), (37, 8)])
+def test_deletion_set_size_is_ceil_of_a_fifth_at_least_one(n_tokens, size):
+    sets = protocol.deletion_sets(n_tokens, "eng_Latn", 3)
+    assert len(sets) == protocol.DEFAULT_INTERVENTIONS
+    assert all(len(s) == size == max(1, math.ceil(0.2 * n_tokens)) for s in sets)
+    assert all(0 <= p < n_tokens for s in sets for p in s)
+
+
+def test_deletion_sets_differ_by_language_document_and_k():
+    base = protocol.deletion_sets(30, "eng_Latn", 5)
+    assert len(set(base)) > 1
+    assert base != protocol.deletion_sets(30, "fra_Latn", 5)
+    assert base != protocol.deletion_sets(30, "eng_Latn", 6)
+    assert protocol.deletion_sets(30, "eng_Latn", 5, count=3) == base[:3]
+
+
+def test_deletion_sets_are_identical_in_another_process_with_another_hash_seed():
+    code = "from macro_bench import protocol; print([sorted(s) for s in protocol.deletion_sets(25, 'zho_Hans', 1523)])"
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO,
+                       env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout
+        for seed in ("0", "12345")
+    }
+    assert outputs == {f"{[sorted(s) for s in protocol.deletion_sets(25, 'zho_Hans', 1523)]}\n"}
+
+
+def test_deletion_sets_of_an_empty_text_are_empty_and_count_is_validated():
+    assert protocol.deletion_sets(0, "eng_Latn", 1, count=2) == [frozenset(), frozenset()]
+    with pytest.raises(ValueError, match="at least 1"):
+        protocol.deletion_sets(5, "eng_Latn", 1, count=0)
 
 
 def test_classification_prompt_is_lm_eval_sib_prompt_1():

@@ -2,13 +2,7 @@
 
 from macro_bench.metrics.error_rates import is_copy, is_empty, normalize_whitespace
 from macro_bench.metrics.faithfulness import faithfulness, is_testable
-from macro_bench.metrics.fluency import (
-    FLUENCY_CLIP,
-    NO_DEFINED_RATIO,
-    fluency_ratio,
-    geometric_mean,
-    log_perplexity_ratio,
-)
+from macro_bench.metrics.fluency import FLUENCY_CLIP, log_perplexity_ratio
 from macro_bench.metrics.minimality import (
     Minimality,
     MinimalityResult,
@@ -20,15 +14,12 @@ from macro_bench.metrics.validity import flip, predict, target_hit
 
 __all__ = [
     "FLUENCY_CLIP",
-    "NO_DEFINED_RATIO",
     "SIMILARITY_SIGNATURE",
     "Minimality",
     "MinimalityResult",
     "edited_positions",
     "faithfulness",
     "flip",
-    "fluency_ratio",
-    "geometric_mean",
     "is_copy",
     "is_empty",
     "is_testable",

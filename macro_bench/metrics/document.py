@@ -1,10 +1,8 @@
 """From one document's measurements (the scoring pass output) to its metric values.
 
 These are the per-document values lm-eval aggregates per language and writes to
-``--log_samples``. Three metrics are left out for a document where they are undefined,
-rather than guessed: ``faithfulness`` when deletions cannot test the explanation or
-the correlation is undefined (``faithfulness_defined`` is then 0, so its mean is the
-coverage), ``fluency`` when the counterfactual is empty (no perplexity; the
+``--log_samples``. Two metrics are left out for a document where they are undefined,
+rather than guessed: ``fluency`` when the counterfactual is empty (no perplexity; the
 document is counted by ``empty_rate``) and ``language_confusion_rate`` when the
 language identifier does not know the task's language or the output is empty.
 """
@@ -31,13 +29,12 @@ def document_metrics(doc: dict, measured: dict) -> dict[str, float]:
         "flip_rate": flip(prediction_original, prediction_counterfactual),
         "target_rate": target_hit(prediction_counterfactual, measured["target_label"]),
         "minimality": measured["minimality"],
-        "faithfulness_defined": float(faithful is not None),
+        "faithfulness": faithful.score,
+        "faithfulness_defined": float(faithful.defined),
         "copy_rate": float(counterfactual is not None and is_copy(doc["text"], counterfactual)),
         "empty_rate": float(is_empty(counterfactual)),
         "accuracy": float(prediction_original == measured["gold_label"]),
     }
-    if faithful is not None:
-        values["faithfulness"] = faithful
     fluency = None
     if measured["loglik_original"] is not None and measured["loglik_counterfactual"] is not None:
         fluency = fluency_ratio(

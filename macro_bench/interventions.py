@@ -19,7 +19,7 @@ never deleted) and an explanation E, a subset of C:
   the widest spread of shares it allows (|E| = 1 gives shares 0 and 1/m,
   E = all of C but one gives (m-1)/m and 1). ``lo < hi`` exactly when
   ``1 <= |E| < |C|`` (and m < |C|, true for every |C| >= 2): the documents
-  where faithfulness is defined (:func:`macro_bench.metrics.faithfulness.is_testable`).
+  where faithfulness is defined (:func:`is_testable`).
   Other documents get no interventions.
 * **Which tokens.** The j_k tokens from E and the m - j_k from C \\ E are drawn
   uniformly without replacement by a NumPy PCG64 generator seeded with the
@@ -41,11 +41,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from macro_bench.metrics.faithfulness import is_testable
 from macro_bench.tokenization import is_content_token
 
 DEFAULT_INTERVENTIONS = 10
@@ -54,6 +53,11 @@ STRATA = (0.0, 0.25, 0.5, 0.75, 1.0)
 """Target shares of each deletion inside E, cycled over k = 0..K-1."""
 DELETION_FRACTION = 0.2
 """Share of a document's content tokens that each intervention deletes (rounded up)."""
+
+
+def is_testable(explanation: Collection[int], content: Collection[int]) -> bool:
+    """Whether deletions can test E: it holds at least one and fewer than all content positions."""
+    return 1 <= len(explanation) < len(content)
 
 
 def content_positions(tokens: Sequence[str]) -> list[int]:

@@ -74,14 +74,14 @@ What it shows:
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 import scipy.stats
 
+# The rule lives with the interventions, which must not import scipy; it is part of this card.
+from macro_bench.interventions import is_testable
 
-def is_testable(explanation: Collection[int], content: Collection[int]) -> bool:
-    """Whether deletions can test E: it holds at least one and fewer than all content positions."""
-    return 1 <= len(explanation) < len(content)
+__all__ = ["faithfulness", "is_testable"]
 
 
 def faithfulness(

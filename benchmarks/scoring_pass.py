@@ -182,7 +182,7 @@ def label_tokens(lm, context: str, continuations: list[str]) -> list[list[str]]:
 def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     import lm_eval
 
-    from macro_bench import protocol
+    from macro_bench import interventions as intervention_design
     from macro_bench.data import LABELS
 
     recorder.reset()
@@ -198,7 +198,7 @@ def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     distinct_contexts = len({request.args[0] for request in label_requests})
     rows = minimum_rows(lm, label_requests, rolling_requests)
     min_rows = len(rows)
-    interventions = protocol.DEFAULT_INTERVENTIONS  # K; the run passes no --metadata interventions
+    interventions = intervention_design.DEFAULT_INTERVENTIONS  # K; the run passes no --metadata interventions
 
     # Which continuations lm-eval scores for this prompt mode, and their tokens: HFLM
     # forwards one row per distinct context + continuation[:-1].

@@ -71,6 +71,7 @@ _TOKEN_PATTERN = regex.compile(
     r"|(?![\s\p{Cf}\p{Cc}])\X"
 )
 _WHITESPACE = regex.compile(r"\s")
+_LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 
 
 class Token(NamedTuple):
@@ -90,6 +91,19 @@ def tokenize(text: str) -> list[Token]:
     ["Don't", 'stop', '-', 'gap', '!']
     """
     return [Token(match[0], *match.span()) for match in _TOKEN_PATTERN.finditer(text)]
+
+
+def is_content_token(text: str) -> bool:
+    """Whether a token carries words: it has at least one letter or digit (``\\p{L}``, ``\\p{N}``).
+
+    Punctuation- and symbol-only tokens (``.``, ``«``, ``😀``) are not content:
+    whether a sentence ends in ``.`` says nothing about its topic, so such
+    tokens are never deleted by an intervention and never count as edited.
+
+    >>> [is_content_token(t) for t in ["Don't", "3.5", "。", "-", "😀", "喜"]]
+    [True, True, False, False, False, True]
+    """
+    return _LETTER_OR_DIGIT.search(text) is not None
 
 
 def comparable_token_texts(text: str) -> list[str]:

@@ -1,31 +1,32 @@
 """Per-document metric kernels; each module docstring states its formula, range and direction."""
 
 from macro_bench.metrics.error_rates import is_copy, is_empty, normalize_whitespace
-from macro_bench.metrics.faithfulness import FaithfulnessResult, faithfulness, pearson_correlation
-from macro_bench.metrics.fluency import NO_DEFINED_RATIO, fluency_ratio, geometric_mean
+from macro_bench.metrics.faithfulness import faithfulness, is_testable
+from macro_bench.metrics.fluency import FLUENCY_CLIP, log_perplexity_ratio
 from macro_bench.metrics.minimality import (
     Minimality,
     MinimalityResult,
     edited_positions,
     minimality,
 )
+from macro_bench.metrics.similarity import SIMILARITY_SIGNATURE, similarity
 from macro_bench.metrics.validity import flip, predict, target_hit
 
 __all__ = [
-    "NO_DEFINED_RATIO",
-    "FaithfulnessResult",
+    "FLUENCY_CLIP",
+    "SIMILARITY_SIGNATURE",
     "Minimality",
     "MinimalityResult",
     "edited_positions",
     "faithfulness",
     "flip",
-    "fluency_ratio",
-    "geometric_mean",
     "is_copy",
     "is_empty",
+    "is_testable",
+    "log_perplexity_ratio",
     "minimality",
     "normalize_whitespace",
-    "pearson_correlation",
     "predict",
+    "similarity",
     "target_hit",
 ]

@@ -1,86 +1,71 @@
 """Fluency: how much less natural the counterfactual is than the original.
 
-Per document, with PPL(t) = exp(-loglik(t) / length(t)) under a scorer LM::
+Fluency 2 (:func:`log_perplexity_ratio`), for valid counterfactuals only. Per
+document, with NLL(t) the mean negative log-likelihood per token of text t
+under the scoring model (its own tokens, from ``loglikelihood_rolling``)::
 
-    fluency_ratio = PPL(x') / PPL(x)
-                  = exp(loglik(x) / length(x) - loglik(x') / length(x'))
+    log_perplexity_ratio = clip(NLL(x') - NLL(x), -C, C),   C = FLUENCY_CLIP = ln 10
 
-Range: (0, inf), clamped to [exp(-700), exp(700)]. Direction: lower is
-better; 1.0 means as fluent as the original, above 1 means less fluent.
-Corpus level: the geometric mean of the per-document ratios, so that a ratio
-r and its inverse 1/r cancel out.
+that is, the log of PPL(x') / PPL(x) per scorer token, clipped. Language
+value: the arithmetic mean over documents. Range: [-ln 10, ln 10]
+(about +-2.303). Direction: lower is better; 0 means as fluent as x, ln 2
+means twice the perplexity per token.
 
-lm-eval's ``loglikelihood_rolling`` returns only the summed log-likelihood of
-a text, not how many tokens it covered, so the caller passes the lengths.
-Any unit works -- scorer tokens, words, UTF-8 bytes -- as long as both texts
-use the same one: it is the normalizer that makes a long and a short text
-comparable, and the metric signature of the caller should name it.
+Why per scorer token: it is the unit the model predicts in, so a perplexity
+per token compares two texts of one language as the model sees them. Per
+UTF-8 byte rewarded an English answer to a Swahili text, because the
+scorer's tokens cover more bytes of English.
 
-The ratio is computed in log space, so extreme log-likelihoods cannot
-overflow. The log ratio is clamped to [-700, 700] (a per-unit difference of
-700 nats is beyond any real model; only broken scores reach it) so every
-ratio, and therefore every geometric mean, is a finite positive float.
+Why clipped at ln 10 and averaged: a perplexity per token ten times that of x
+already means the text is not fluent; beyond it the size of the ratio tells
+about the scorer's tokenization of garbage (``*`` scored a byte-level ratio
+of 1.07e9), not about degrees of fluency. With the clip one document moves a
+language mean over N documents by at most 2 ln 10 / N (0.09 for N = 50), its
+honest share, where the geometric mean of unclipped ratios let a single
+document dominate. Clipping log ratios (not ratios) keeps the metric
+symmetric: a text ten times more and ten times less predictable sit at the
+same distance from 0.
+
+Not comparable across models when each model scores itself ("fluency:self"
+in the signature): a model's perplexities measure the model as much as the
+text. Compare models only with a fixed scorer (``fluency_lm``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import numbers
 
-_MAX_ABS_LOG_RATIO = 700.0
-
-NO_DEFINED_RATIO = 1.0
-"""What :func:`geometric_mean` returns when no ratio is defined.
-
-1.0 is the identity of the ratio -- "no evidence of a change in fluency" --
-and what an unchanged copy scores. 0.0 would read as a perfect score and inf
-would poison every average it enters; the documents without a ratio (empty
-counterfactuals, unscored texts) are already counted by the error rates.
-"""
+FLUENCY_CLIP = math.log(10.0)
+"""C: per-document log perplexity ratios are clipped to [-C, C] (see the module docstring)."""
 
 
-def fluency_ratio(
+def log_perplexity_ratio(
     loglik_original: float,
-    length_original: float,
+    tokens_original: int,
     loglik_counterfactual: float,
-    length_counterfactual: float,
+    tokens_counterfactual: int,
 ) -> float | None:
-    """PPL(counterfactual) / PPL(original), or None when undefined.
+    """clip(NLL per token of x' - NLL per token of x, -C, C), or None when undefined.
 
-    Undefined: a length is 0 (an empty text has no perplexity) or any input is
-    not finite (a failed scoring call).
+    ``loglik_*`` are summed log-likelihoods (natural log) of the whole texts
+    and ``tokens_*`` how many scorer tokens they cover. Undefined: a token
+    count is 0 (an empty text has no perplexity) or a log-likelihood is not
+    finite (a failed scoring call) -- data, not an error.
+
+    >>> round(log_perplexity_ratio(-10.0, 5, -30.0, 10), 12)  # NLL 2 -> 3 per token
+    1.0
 
     Raises:
-        ValueError: a length is negative, which no text has.
+        ValueError: a token count is negative or not an integer, which no text has.
     """
-    if length_original < 0 or length_counterfactual < 0:
-        raise ValueError(
-            f"lengths must not be negative, got {length_original} and {length_counterfactual}"
-        )
-    inputs = (loglik_original, length_original, loglik_counterfactual, length_counterfactual)
-    if length_original == 0 or length_counterfactual == 0 or not all(map(math.isfinite, inputs)):
+    for name, count in (("tokens_original", tokens_original), ("tokens_counterfactual", tokens_counterfactual)):
+        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
+            raise ValueError(f"{name} must be a non-negative integer token count, got {count!r}")
+    if tokens_original == 0 or tokens_counterfactual == 0:
         return None
-    log_ratio = loglik_original / length_original - loglik_counterfactual / length_counterfactual
-    return math.exp(max(-_MAX_ABS_LOG_RATIO, min(_MAX_ABS_LOG_RATIO, log_ratio)))
+    if not (math.isfinite(loglik_original) and math.isfinite(loglik_counterfactual)):
+        return None
+    log_ratio = loglik_original / tokens_original - loglik_counterfactual / tokens_counterfactual
+    return max(-FLUENCY_CLIP, min(FLUENCY_CLIP, log_ratio))
 
-
-def geometric_mean(values: Iterable[float | None]) -> float:
-    """exp(mean(log v)) over the values that are not None.
-
-    Returns :data:`NO_DEFINED_RATIO` (1.0) when no value is defined. Usable
-    directly as an lm-eval aggregation function.
-
-    Raises:
-        ValueError: a value is not a finite positive number; ratios from
-            :func:`fluency_ratio` always are, so this is a caller bug.
-    """
-    logs = []
-    for value in values:
-        if value is None:
-            continue
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"geometric_mean needs finite positive values, got {value!r}")
-        logs.append(math.log(value))
-    if not logs:
-        return NO_DEFINED_RATIO
-    return math.exp(math.fsum(logs) / len(logs))

@@ -10,7 +10,7 @@ language identifier does not know the task's language or the output is empty.
 from __future__ import annotations
 
 from macro_bench.language_id import is_confused
-from macro_bench.metrics.error_rates import is_copy, is_empty
+from macro_bench.metrics.gates import is_copy, is_empty
 from macro_bench.metrics.faithfulness import faithfulness
 from macro_bench.metrics.fluency import fluency_ratio
 from macro_bench.metrics.validity import flip, target_hit

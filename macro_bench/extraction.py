@@ -21,16 +21,29 @@ Precedence, first to last:
 5. Leading noise is peeled off, repeatedly: chat role markers
    (``<|im_start|>assistant``, ``assistant`` on its own line, ``[/INST]``);
    then, only while something follows on later lines, a blank or
-   invisible-only line, a "user"/"system" turn marker, an echo of the instruction ("Edit the text ...",
-   the prompt's "A text classifier ..."), an echo of x labelled "Original:"
-   (or "Text:" when it equals ``original``), a bare opener line ("Sure!") or
-   a label alone on its line ("**Edited text**"); a label with a colon from a
-   fixed list ("Edited text:", "**Counterfactual:**", "Answer:", "Output:",
-   "Texte modifié :", "Texto editado:", ...); a lead-in up to its colon
+   invisible-only line, a "user"/"system" turn marker, an echo of the
+   instruction, an echo of x labelled "Original:" (or "Text:"/"Hypothesis:"
+   when it equals ``original``), a bare opener line ("Sure!") or a label alone
+   on its line ("**Edited text**"); a label with a colon from a fixed list
+   ("Edited text:", "Edited hypothesis:", "**Counterfactual:**", "Answer:",
+   "Output:", "Texte modifié :", "Texto editado:", ...); a lead-in up to its colon
    ("Sure! Here's the modified sentence:") -- it must start with an opener
    (Sure, Here's, I changed, The edited text, ...) and mention editing; and a
    chatter paragraph ("Sure! I changed the topic.") when the next paragraph
    is not an explanation too.
+   An echo of the instruction is a line that opens like one of the prompts
+   (protocol 1: "A text classifier ...", "The following ... text has the
+   topic ...", "Edit the text ..."; protocol 2: "You classified the topic
+   ...", "The possible topics are ...", "Premise: ...", "Edit the
+   hypothesis ...") or, given ``instruction``, a line that
+   :func:`macro_bench.metrics.gates.is_prompt_echo` flags: one that shares a
+   long run of words with the instruction that is not a run of x, so x itself
+   and edits of it are never taken for an echo.  A line that opens a list
+   ("1. The following text has the topic ...") is left for step 7, which takes
+   the list's first item.  An answer that is nothing but echoes (what is left
+   is empty, another echo, or a cut-off repeat of one) is kept from its first
+   echo on, for the ``prompt_echo_rate`` gate to count: peeling would leave
+   only its last, often cut-off piece ("Answer with the").
 6. Chatter around a quotation: when the answer starts with a quotation that
    is followed by a line break or an explanation, or a lead-in runs straight
    into one (``I changed it to "..." because ...``), the quotation is the
@@ -38,8 +51,15 @@ Precedence, first to last:
 7. Otherwise the answer is one paragraph (paragraphs are split at blank
    lines): the first if it is wholly one quotation, else the first later
    paragraph that is (optionally after a label) and is not x itself, else the
-   first.  Within it, lines from the first explanation line on
-   ("Explanation: ...", "This edit ...", "I replaced ...") and a final
+   first.  When it opens a list (``1.``, ``1)``, ``-``, ``*``, ``•``, also
+   stacked as in ``* 1.``) and x does not open with such a marker, the answer
+   is the list's first item, without its markers: the items are alternatives,
+   not one edit (Gemma-3-270m wrote 249 of its 500 protocol-1 answers as
+   lists).  A number counts as a marker only when no lowercase letter follows,
+   so that ordinal dates opening Czech, Icelandic or Estonian sentences ("17.
+   září") are kept.  Within the paragraph, lines from the first explanation
+   line on ("Explanation: ...", "This edit ...", "I replaced ...") or the
+   first line that echoes the instruction (as in step 5) and a final
    parenthetical that explains ("(I replaced X with Y)") are dropped.
 8. Wrappers around the whole result are removed, repeatedly: ``**bold**`` and
    quote pairs (``"``, ``'``, `````, “”, ‘’, „“, «», »«, ‹›, 「」, 『』, ＂＂).  A
@@ -49,10 +69,20 @@ Precedence, first to last:
    said "go".``).  When x itself starts and ends with the pair -- 31 of the
    41,820 SIB-200 test texts are quotations -- only quotes beyond x's are
    removed.  Without ``original`` such a quotation loses its outer pair.
+   Then a quote at either end that has no partner is removed (a reply cut
+   off by the token limit, ``"The Vietnamese people are ...``), unless x has
+   an unpaired quote of the same pair: then it may be x's own.  An opening
+   quote is unpaired when nothing closes it; a closing quote when the quotes
+   of its pair before it are all paired (an odd count for ``"``); an
+   apostrophe after a letter (``the players'``) is a possessive, never a
+   quote.  Without ``original``, x counts as having no unpaired quote and no
+   list marker.
 
-The SIB-200 release passes through unchanged: no text of any split triggers
-steps 5-7, and with ``original`` every test text comes back exactly from the
-wrappers the tests try.  The result is stripped of whitespace but keeps
+The SIB-200 release passes through unchanged given ``original``: no text of
+any split loses anything, every test text comes back exactly from the
+wrappers the tests try, and from an echoed instruction line before or after
+it.  (Without ``original``, texts that open with "- " or with an unpaired
+quote, such as the Afrikaans article ``‘n``, lose it: pass x.)  The result is stripped of whitespace but keeps
 invisible characters at its edges, because SIB-200 texts start or end with
 ZWSP, LRM or U+2063; it is None when it has nothing visible.  It is always a
 contiguous piece of the line-normalized answer, so extraction never invents
@@ -354,13 +384,40 @@ def _first_paragraph(text: str) -> tuple[str, str]:
 
 
 def _peel_leading_noise(text: str, original: str | None, instruction: str | None) -> str:
-    """``text`` from its answer on; "" when it is all noise ("Answer:", "assistant")."""
+    """``text`` from its answer on; "" when it is all noise ("Answer:", "assistant").
+
+    An answer that is nothing but echoes of the instruction (and noise, and
+    cut-off repeats of an echo) is kept from its first echo on: peeling would
+    leave only its last, often cut-off, piece, or nothing.
+    """
+    from_first_echo = None
+    echoed_lines = []
     for _ in range(_MAX_PEEL_ROUNDS):
         peeled = _peel_once(text, original, instruction)
         if peeled is None:
-            return text
+            break
+        if _opens_with_echo(text, original, instruction):
+            from_first_echo = text if from_first_echo is None else from_first_echo
+            echoed_lines.append(_first_line(text[:_HEAD_LIMIT])[0].strip())
         text = peeled
+    if from_first_echo is not None and _is_all_echo(text, original, instruction, echoed_lines):
+        return from_first_echo
     return text
+
+
+def _is_all_echo(rest: str, original: str | None, instruction: str | None, echoed_lines: list[str]) -> bool:
+    """Whether what is left after peeling echoes is nothing, another echo or a cut-off repeat of one."""
+    line = _first_line(rest[:_HEAD_LIMIT])[0].strip()
+    return (
+        _is_blank(line)
+        or _opens_with_echo(line, original, instruction)
+        or any(echoed.startswith(line) for echoed in echoed_lines)
+    )
+
+
+def _opens_with_echo(text: str, original: str | None, instruction: str | None) -> bool:
+    line = _first_line(text[:_HEAD_LIMIT])[0]
+    return _is_instruction_echo(line, original, instruction) and not _opens_list(line, original)
 
 
 def _peel_once(text: str, original: str | None, instruction: str | None) -> str | None:
@@ -376,7 +433,7 @@ def _peel_once(text: str, original: str | None, instruction: str | None) -> str 
     if rest_of_text and (
         _is_blank(line_head)
         or _ROLE_LINE.fullmatch(line_head)
-        or (_is_instruction_echo(line_head, original, instruction) and not _opens_list(line_head, original))
+        or _opens_with_echo(line_head, original, instruction)
         or _is_original_echo(line_head, original)
         or _BARE_OPENER_LINE.fullmatch(line_head)
         or _LABEL_LINE.fullmatch(line_head)

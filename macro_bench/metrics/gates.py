@@ -58,6 +58,7 @@ ECHO_MIN_SHORT_SPAN = 3
 Short fragments of the instruction ("Answer with the", "The edited text is")
 are echoes too, but one or two shared tokens ("Health:" shares "health" with
 the list of topics) say nothing."""
+_LABEL_PART_SEPARATOR = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
 KEPT_SHARE_THRESHOLD = 0.5
 """x' that keeps less than this share of x's content tokens is no edit of x."""
 
@@ -191,23 +192,20 @@ def kept_share(original: str, counterfactual: str) -> float:
 def label_words_in(text: str, label_words: Iterable[str]) -> set[str]:
     """The label words that ``text`` names, as whole tokens, case-insensitively.
 
-    A label of several tokens ("science/technology") is named by the whole
-    label and by each of its words: the result holds the label if its token
-    sequence occurs in ``text``, and each of its words ("science",
-    "technology") that occurs as a token, each as written in ``label_words``.
+    A label of several words ("science/technology") is named by the whole
+    label and by each of its words (the parts between spaces and punctuation:
+    "science", "technology"); the result holds each of those, as written in
+    ``label_words``, whose token sequence occurs in ``text``. So "travellers"
+    does not name "travel", and a Chinese label ("旅游", two tokens) is named
+    only as a whole, never by one of its characters.
     """
-    tokens = _casefolded_tokens(text)
-    present = set(tokens)
-    joined = _joined(tokens)
+    joined = _joined(_casefolded_tokens(text))
     named = set()
     for label in label_words:
-        label_tokens = comparable_token_texts(label)
-        folded = [token.casefold() for token in label_tokens]
-        if folded and _is_span_of(folded, joined):
-            named.add(label)
-        for token, folded_token in zip(label_tokens, folded):
-            if _CONTENT_TOKEN.search(token) and folded_token in present:
-                named.add(token)
+        for candidate in {label, *_LABEL_PART_SEPARATOR.split(label)}:
+            tokens = _casefolded_tokens(candidate)
+            if tokens and _is_span_of(tokens, joined):
+                named.add(candidate)
     return named
 
 

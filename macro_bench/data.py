@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from macro_bench.metrics.error_rates import is_empty
+from macro_bench.metrics.gates import is_empty
 
 # The order of lm-eval's afrobench SIB tasks (doc_to_choice), which is also the
 # order of every labels.txt in the official release.

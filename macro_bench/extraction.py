@@ -21,16 +21,29 @@ Precedence, first to last:
 5. Leading noise is peeled off, repeatedly: chat role markers
    (``<|im_start|>assistant``, ``assistant`` on its own line, ``[/INST]``);
    then, only while something follows on later lines, a blank or
-   invisible-only line, a "user"/"system" turn marker, an echo of the instruction ("Edit the text ...",
-   the prompt's "A text classifier ..."), an echo of x labelled "Original:"
-   (or "Text:" when it equals ``original``), a bare opener line ("Sure!") or
-   a label alone on its line ("**Edited text**"); a label with a colon from a
-   fixed list ("Edited text:", "**Counterfactual:**", "Answer:", "Output:",
-   "Texte modifié :", "Texto editado:", ...); a lead-in up to its colon
+   invisible-only line, a "user"/"system" turn marker, an echo of the
+   instruction, an echo of x labelled "Original:" (or "Text:"/"Hypothesis:"
+   when it equals ``original``), a bare opener line ("Sure!") or a label alone
+   on its line ("**Edited text**"); a label with a colon from a fixed list
+   ("Edited text:", "Edited hypothesis:", "**Counterfactual:**", "Answer:",
+   "Output:", "Texte modifié :", "Texto editado:", ...); a lead-in up to its colon
    ("Sure! Here's the modified sentence:") -- it must start with an opener
    (Sure, Here's, I changed, The edited text, ...) and mention editing; and a
    chatter paragraph ("Sure! I changed the topic.") when the next paragraph
    is not an explanation too.
+   An echo of the instruction is a line that opens like one of the prompts
+   (protocol 1: "A text classifier ...", "The following ... text has the
+   topic ...", "Edit the text ..."; protocol 2: "You classified the topic
+   ...", "The possible topics are ...", "Premise: ...", "Edit the
+   hypothesis ...") or, given ``instruction``, a line that
+   :func:`macro_bench.metrics.gates.is_prompt_echo` flags: one that shares a
+   long run of words with the instruction that is not a run of x, so x itself
+   and edits of it are never taken for an echo.  A line that opens a list
+   ("1. The following text has the topic ...") is left for step 7, which takes
+   the list's first item.  An answer that is nothing but echoes (what is left
+   is empty, another echo, or a cut-off repeat of one) is kept from its first
+   echo on, for the ``prompt_echo_rate`` gate to count: peeling would leave
+   only its last, often cut-off piece ("Answer with the").
 6. Chatter around a quotation: when the answer starts with a quotation that
    is followed by a line break or an explanation, or a lead-in runs straight
    into one (``I changed it to "..." because ...``), the quotation is the
@@ -38,8 +51,15 @@ Precedence, first to last:
 7. Otherwise the answer is one paragraph (paragraphs are split at blank
    lines): the first if it is wholly one quotation, else the first later
    paragraph that is (optionally after a label) and is not x itself, else the
-   first.  Within it, lines from the first explanation line on
-   ("Explanation: ...", "This edit ...", "I replaced ...") and a final
+   first.  When it opens a list (``1.``, ``1)``, ``-``, ``*``, ``•``, also
+   stacked as in ``* 1.``) and x does not open with such a marker, the answer
+   is the list's first item, without its markers: the items are alternatives,
+   not one edit (Gemma-3-270m wrote 249 of its 500 protocol-1 answers as
+   lists).  A number counts as a marker only when no lowercase letter follows,
+   so that ordinal dates opening Czech, Icelandic or Estonian sentences ("17.
+   září") are kept.  Within the paragraph, lines from the first explanation
+   line on ("Explanation: ...", "This edit ...", "I replaced ...") or the
+   first line that echoes the instruction (as in step 5) and a final
    parenthetical that explains ("(I replaced X with Y)") are dropped.
 8. Wrappers around the whole result are removed, repeatedly: ``**bold**`` and
    quote pairs (``"``, ``'``, `````, “”, ‘’, „“, «», »«, ‹›, 「」, 『』, ＂＂).  A
@@ -49,10 +69,20 @@ Precedence, first to last:
    said "go".``).  When x itself starts and ends with the pair -- 31 of the
    41,820 SIB-200 test texts are quotations -- only quotes beyond x's are
    removed.  Without ``original`` such a quotation loses its outer pair.
+   Then a quote at either end that has no partner is removed (a reply cut
+   off by the token limit, ``"The Vietnamese people are ...``), unless x has
+   an unpaired quote of the same pair: then it may be x's own.  An opening
+   quote is unpaired when nothing closes it; a closing quote when the quotes
+   of its pair before it are all paired (an odd count for ``"``); an
+   apostrophe after a letter (``the players'``) is a possessive, never a
+   quote.  Without ``original``, x counts as having no unpaired quote and no
+   list marker.
 
-The SIB-200 release passes through unchanged: no text of any split triggers
-steps 5-7, and with ``original`` every test text comes back exactly from the
-wrappers the tests try.  The result is stripped of whitespace but keeps
+The SIB-200 release passes through unchanged given ``original``: no text of
+any split loses anything, every test text comes back exactly from the
+wrappers the tests try, and from an echoed instruction line before or after
+it.  (Without ``original``, texts that open with "- " or with an unpaired
+quote, such as the Afrikaans article ``‘n``, lose it: pass x.)  The result is stripped of whitespace but keeps
 invisible characters at its edges, because SIB-200 texts start or end with
 ZWSP, LRM or U+2063; it is None when it has nothing visible.  It is always a
 contiguous piece of the line-normalized answer, so extraction never invents
@@ -67,6 +97,8 @@ import itertools
 import re
 
 import regex
+
+from macro_bench.metrics.gates import is_prompt_echo
 
 # Regexes only ever look at this many characters from the start of a piece of
 # text: leads-in, labels and echoed instructions are short, and the cap keeps a
@@ -113,9 +145,9 @@ _ROLE_LINE = re.compile(r"(?i)(?:<\|im_start\|>)?[ \t]*(?:user|system|human|assi
 
 _LABEL_WORD = r"""
     (?: (?:minimally[ \t]+)?(?:edited|modified|rewritten|revised|changed|updated|altered)
-        (?:[ \t]+(?:text|sentence|version|passage|counterfactual|answer|output|result))?
+        (?:[ \t]+(?:text|sentence|version|passage|hypothesis|counterfactual|answer|output|result))?
       | (?:new|final|counterfactual)
-        [ \t]+ (?:text|sentence|version|passage|counterfactual|answer|output|result)
+        [ \t]+ (?:text|sentence|version|passage|hypothesis|counterfactual|answer|output|result)
       | counterfactual(?:[ \t]+explanation)? | answer | output | result | response | text | edit
       | texte[ \t]+(?:modifié|édité|réécrit) | réponse
       | texto[ \t]+(?:editado|modificado) | respuesta
@@ -135,7 +167,7 @@ _LABEL_LINE = re.compile(
     rf"(?ix) (?:\#+[ \t]*)? (?:\*\*|__)? [ \t]* {_LABEL_WORD} (?:[ \t]*\([^()\n]{{0,60}}\))? [ \t]* (?:\*\*|__)? [ \t]*"
 )
 _ORIGINAL_LABEL = re.compile(r"(?i)(?:\*\*)?(?:original(?:[ \t]+(?:text|sentence))?|input)[ \t]*[:：][ \t]*(?:\*\*)?")
-_TEXT_LABEL = re.compile(r"(?i)(?:\*\*)?text[ \t]*[:：][ \t]*(?:\*\*)?")
+_TEXT_LABEL = re.compile(r"(?i)(?:\*\*)?(?:text|hypothesis)[ \t]*[:：][ \t]*(?:\*\*)?")
 
 _EDIT_VERB = r"""
     (?:chang|replac|edit|modif|rewr|swap|alter|adjust|updat|revis|mak|made|shift|substitut|keep|kept|remov|add)\w*
@@ -165,13 +197,20 @@ _BARE_OPENER_LINE = re.compile(
     (?:[ \t]+(?:here|this)\b[^\n]{0,60})? (?:\*\*)?"""
 )
 
+# Echoes of the instruction that need no ``instruction`` to be recognized: the
+# openings of the protocol-1 and protocol-2 prompts, their SIB-200 and XNLI
+# variants, and the premise line of the XNLI prompt (x is its hypothesis).
 _INSTRUCTION_ECHO = re.compile(
     r"""(?ix)
     (?: (?:please[ \t]+)?(?:minimally[ \t]+)?(?:edit|rewrite|modify|change|revise|alter)
-        [ \t]+(?:the|this)[ \t]+(?:following[ \t]+)?(?:text|sentence|passage)\b
+        [ \t]+(?:the|this)[ \t]+(?:following[ \t]+)?(?:text|sentence|passage|hypothesis)\b
       | a[ \t]+text[ \t]+classifier\b
       | the[ \t]+following\b [^\n]{0,80}? \btext[ \t]+has[ \t]+the[ \t]+(?:topic|label|category)\b
-      | answer[ \t]+with[ \t]+the[ \t]+edited[ \t]+text[ \t]+only\b
+      | answer[ \t]+with[ \t]+the[ \t]+edited[ \t]+(?:text|hypothesis)[ \t]+only\b
+      | you[ \t]+classified[ \t]+the[ \t]+(?:topic|relation|label)\b
+      | the[ \t]+possible[ \t]+(?:topics|relations|labels)[ \t]+are\b
+      | keep[ \t]+the[ \t]+premise[ \t]+as[ \t]+it[ \t]+is\b
+      | premise[ \t]*[:：]
     )"""
 )
 
@@ -220,18 +259,31 @@ _QUOTE_PAIRS = {
 # An apostrophe between two letters (don't, l’homme) never closes a quote.
 _APOSTROPHES = frozenset("'’")
 _OPENING_QUOTE = re.compile("[" + re.escape("".join(set(_QUOTE_PAIRS) - _APOSTROPHES)) + "]")
+_QUOTE_NOT_BETWEEN_LETTERS = {
+    quote: regex.compile(rf"(?<!\p{{L}}){quote}|{quote}(?!\p{{L}})") for quote in _APOSTROPHES
+}
+# "1.", "1)", "-", "*", "•" opening a list item, alone or before text.  A number
+# opens an item only when no lowercase letter follows, so that the ordinal dates
+# that open Czech, Icelandic, Estonian and Faroese sentences ("17. září") are
+# not taken for one.
+_LIST_MARKER = regex.compile(r"(?:[-*•](?:[ \t]++|$)|[0-9]{1,2}[.)](?:[ \t]++(?!\p{Ll})|$))")
 # Finds the next opener or closer of a pair at C speed.
 _QUOTE_SCANNERS = {
     opener: re.compile("[" + re.escape(opener + closer) + "]") for opener, closer in _QUOTE_PAIRS.items()
 }
 
 
-def extract_counterfactual(generation: str, original: str | None = None) -> str | None:
+def extract_counterfactual(
+    generation: str, original: str | None = None, instruction: str | None = None
+) -> str | None:
     """The edited text in a model's answer, or None when it holds none.
 
-    ``original`` is the text the model was asked to edit; it keeps a quotation
-    in x from being unwrapped and lets an echoed "Text: <x>" line be dropped.
-    See the module docstring for the order in which wrappers are removed.
+    ``original`` is the text the model was asked to edit; it keeps a quotation,
+    list marker or unpaired quote of x from being removed and lets an echoed
+    "Text: <x>" line be dropped.  ``instruction`` is the generation prompt (x
+    in it is ignored); lines that echo it are dropped like the instruction
+    echoes recognized without it.  See the module docstring for the order in
+    which wrappers are removed.
     """
     if not isinstance(generation, str):
         raise TypeError(f"generation must be a str, got {type(generation).__name__}")
@@ -244,10 +296,11 @@ def extract_counterfactual(generation: str, original: str | None = None) -> str 
     fenced = _first_fenced_block(text)
     if fenced is not None:
         text = fenced
-    text = _peel_leading_noise(text.strip(), original_stripped)
+    text = _peel_leading_noise(text.strip(), original_stripped, instruction)
     answer = _quoted_answer(text, original_stripped)
     if answer is None:
-        answer = _drop_trailing_explanation(_choose_paragraph(text, original_stripped))
+        paragraph = _first_list_item(_choose_paragraph(text, original_stripped), original_stripped)
+        answer = _drop_trailing_explanation(paragraph, original_stripped, instruction)
     answer = _unwrap(answer, original_stripped)
     return None if _is_blank(answer) else answer
 
@@ -330,17 +383,44 @@ def _first_paragraph(text: str) -> tuple[str, str]:
     return text[: blank.start()], text[blank.end() :]
 
 
-def _peel_leading_noise(text: str, original: str | None) -> str:
-    """``text`` from its answer on; "" when it is all noise ("Answer:", "assistant")."""
+def _peel_leading_noise(text: str, original: str | None, instruction: str | None) -> str:
+    """``text`` from its answer on; "" when it is all noise ("Answer:", "assistant").
+
+    An answer that is nothing but echoes of the instruction (and noise, and
+    cut-off repeats of an echo) is kept from its first echo on: peeling would
+    leave only its last, often cut-off, piece, or nothing.
+    """
+    from_first_echo = None
+    echoed_lines = []
     for _ in range(_MAX_PEEL_ROUNDS):
-        peeled = _peel_once(text, original)
+        peeled = _peel_once(text, original, instruction)
         if peeled is None:
-            return text
+            break
+        if _opens_with_echo(text, original, instruction):
+            from_first_echo = text if from_first_echo is None else from_first_echo
+            echoed_lines.append(_first_line(text[:_HEAD_LIMIT])[0].strip())
         text = peeled
+    if from_first_echo is not None and _is_all_echo(text, original, instruction, echoed_lines):
+        return from_first_echo
     return text
 
 
-def _peel_once(text: str, original: str | None) -> str | None:
+def _is_all_echo(rest: str, original: str | None, instruction: str | None, echoed_lines: list[str]) -> bool:
+    """Whether what is left after peeling echoes is nothing, another echo or a cut-off repeat of one."""
+    line = _first_line(rest[:_HEAD_LIMIT])[0].strip()
+    return (
+        _is_blank(line)
+        or _opens_with_echo(line, original, instruction)
+        or any(echoed.startswith(line) for echoed in echoed_lines)
+    )
+
+
+def _opens_with_echo(text: str, original: str | None, instruction: str | None) -> bool:
+    line = _first_line(text[:_HEAD_LIMIT])[0]
+    return _is_instruction_echo(line, original, instruction) and not _opens_list(line, original)
+
+
+def _peel_once(text: str, original: str | None, instruction: str | None) -> str | None:
     """``text`` minus one piece of leading noise, or None when it starts with the answer."""
     head = text[:_HEAD_LIMIT]
     marker = _ROLE_MARKER.match(head)
@@ -353,7 +433,7 @@ def _peel_once(text: str, original: str | None) -> str | None:
     if rest_of_text and (
         _is_blank(line_head)
         or _ROLE_LINE.fullmatch(line_head)
-        or _INSTRUCTION_ECHO.match(line_head)
+        or _opens_with_echo(line_head, original, instruction)
         or _is_original_echo(line_head, original)
         or _BARE_OPENER_LINE.fullmatch(line_head)
         or _LABEL_LINE.fullmatch(line_head)
@@ -379,6 +459,34 @@ def _peel_once(text: str, original: str | None) -> str | None:
     ):
         return rest_of_paragraphs
     return None
+
+
+def _is_instruction_echo(line: str, original: str | None, instruction: str | None) -> bool:
+    if _INSTRUCTION_ECHO.match(line):
+        return True
+    return instruction is not None and is_prompt_echo(line, instruction, original or "")
+
+
+def _opens_list(text: str, original: str | None) -> bool:
+    """Whether ``text`` starts with a list marker that x does not start with."""
+    return _LIST_MARKER.match(text) is not None and (original is None or _LIST_MARKER.match(original) is None)
+
+
+def _first_list_item(paragraph: str, original: str | None) -> str:
+    """The first item, without its markers, of a list the answer opens with (step 7)."""
+    if not _opens_list(paragraph[:_HEAD_LIMIT], original):
+        return paragraph
+    for _ in range(_MAX_PEEL_ROUNDS):
+        marker = _LIST_MARKER.match(paragraph[:_HEAD_LIMIT])
+        if marker is None:
+            break
+        paragraph = paragraph[marker.end() :]
+    item, _, rest = paragraph.partition("\n")
+    for line in rest.split("\n"):
+        if _LIST_MARKER.match(line.strip()[:_HEAD_LIMIT]):
+            break
+        item += "\n" + line
+    return item.strip()
 
 
 def _is_original_echo(line: str, original: str | None) -> bool:
@@ -520,11 +628,12 @@ def _choose_paragraph(text: str, original: str | None) -> str:
     return first
 
 
-def _drop_trailing_explanation(paragraph: str) -> str:
+def _drop_trailing_explanation(paragraph: str, original: str | None, instruction: str | None) -> str:
     lines = paragraph.split("\n")
     kept = [lines[0]]
     for line in lines[1:]:
-        if _EXPLANATION_START.match(line[:_HEAD_LIMIT].strip()):
+        line_head = line[:_HEAD_LIMIT].strip()
+        if _EXPLANATION_START.match(line_head) or _is_instruction_echo(line_head, original, instruction):
             break
         kept.append(line)
     answer = "\n".join(kept).strip()
@@ -542,13 +651,64 @@ def _unwrap(text: str, original: str | None) -> str:
         if len(text) >= 4 and text.startswith("**") and text.endswith("**") and "**" not in text[2:-2]:
             text = text[2:-2]
             continue
-        if not _edges_quoted(text):
-            return text
-        if _quotes_like_original(text, original):
-            # x is a quotation; only a pair beyond the ones x has was added.
-            if not _more_quotes_at_both_ends(text, original):
-                return text
-        elif not (_wholly_quoted(text) or _inner_quotes_match_original(text, original)):
-            return text
-        text = text[1:-1]
+        if _edges_quoted(text) and _pair_was_added(text, original):
+            text = text[1:-1]
+            continue
+        if _opens_quote(text) and _matching_close(text, 0) is None and not _unpaired_in_original(text[0], original):
+            text = text[1:]
+            continue
+        if _closes_unpaired_quote(text) and not _unpaired_in_original(text[-1], original):
+            text = text[:-1]
+            continue
+        return text
     return text.strip()
+
+
+def _pair_was_added(text: str, original: str | None) -> bool:
+    if _quotes_like_original(text, original):
+        # x is a quotation; only a pair beyond the ones x has was added.
+        return _more_quotes_at_both_ends(text, original)
+    return _wholly_quoted(text) or _inner_quotes_match_original(text, original)
+
+
+def _quote_count(text: str, quote: str) -> int:
+    """Occurrences of ``quote`` in ``text``, apostrophes between two letters (don't) left out."""
+    if quote not in _APOSTROPHES:
+        return text.count(quote)
+    return len(_QUOTE_NOT_BETWEEN_LETTERS[quote].findall(text))
+
+
+def _closes_unpaired_quote(text: str) -> bool:
+    """Whether ``text`` ends with a closing quote that no opening quote before it pairs with.
+
+    Quotes pair up in order, so a symmetric quote (") is unpaired at the end
+    when the text has an odd number of them.  An apostrophe after a letter
+    (the players') is a possessive, never an unpaired quote.
+    """
+    last = text[-1:]
+    if not last or (last in _APOSTROPHES and len(text) > 1 and text[-2].isalpha()):
+        return False
+    for opener, closer in _QUOTE_PAIRS.items():
+        if closer != last:
+            continue
+        if opener == closer:
+            if _quote_count(text, closer) % 2 == 1:
+                return True
+        elif _quote_count(text, opener) < _quote_count(text, closer):
+            return True
+    return False
+
+
+def _unpaired_in_original(quote: str, original: str | None) -> bool:
+    """Whether x has an unpaired quote of a pair that ``quote`` belongs to: then it is x's own."""
+    if original is None:
+        return False
+    for opener, closer in _QUOTE_PAIRS.items():
+        if quote not in (opener, closer):
+            continue
+        if opener == closer:
+            if _quote_count(original, opener) % 2 == 1:
+                return True
+        elif _quote_count(original, opener) != _quote_count(original, closer):
+            return True
+    return False

@@ -1,8 +1,17 @@
 """Per-document metric kernels; each module docstring states its formula, range and direction."""
 
-from macro_bench.metrics.error_rates import is_copy, is_empty, normalize_whitespace
 from macro_bench.metrics.faithfulness import faithfulness, is_testable
 from macro_bench.metrics.fluency import FLUENCY_CLIP, log_perplexity_ratio
+from macro_bench.metrics.gates import (
+    is_copy,
+    is_empty,
+    is_label_insertion,
+    is_label_statement,
+    is_prompt_echo,
+    kept_share,
+    label_words_in,
+    normalize_whitespace,
+)
 from macro_bench.metrics.minimality import (
     Minimality,
     MinimalityResult,
@@ -22,7 +31,12 @@ __all__ = [
     "flip",
     "is_copy",
     "is_empty",
+    "is_label_insertion",
+    "is_label_statement",
+    "is_prompt_echo",
     "is_testable",
+    "kept_share",
+    "label_words_in",
     "log_perplexity_ratio",
     "minimality",
     "normalize_whitespace",

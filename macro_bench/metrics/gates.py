@@ -45,20 +45,24 @@ _VISIBLE_CHAR = regex.compile(r"[^\s\p{Cc}\p{Cf}]")
 # symbols are left out of kept_share, so that keeping x's full stop is not
 # keeping x.
 _CONTENT_TOKEN = regex.compile(r"[\p{L}\p{N}]")
+# What separates the words of a label ("science/technology", "science fiction").
+_LABEL_PART_SEPARATOR = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
 
 ECHO_MIN_SPAN = 6
-"""A common token span with the instruction this long is an echo whatever else x' holds.
+"""A run of this many words shared with the instruction is an echo whatever else x' holds.
 
-Chosen on the committed protocol-1 samples (``benchmarks/validity_gates.py``): no
-x' that is an attempt at an edit shares a span of more than 3 tokens with the
-instruction, while continued prompts share 8 to 40."""
+Chosen on the committed protocol-1 samples (``benchmarks/validity_gates.py``, 1,000
+outputs of SmolLM2-135M-Instruct and Gemma-3-270m): an x' that keeps at least half
+of x shares at most 2 words in a row with the instruction; a label statement
+shares up to 5, because it names the label in the prompt's own words ("has the
+topic "science/technology"" is 5 words); x' that continue or paraphrase a
+sentence of the prompt share 7 to 22. 6 is the least length above both."""
 ECHO_MIN_SHORT_SPAN = 3
 """A shorter span is an echo only when it is at least this long and covers half of x'.
 
 Short fragments of the instruction ("Answer with the", "The edited text is")
-are echoes too, but one or two shared tokens ("Health:" shares "health" with
+are echoes too, but one or two shared words ("Health:" shares "health" with
 the list of topics) say nothing."""
-_LABEL_PART_SEPARATOR = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
 KEPT_SHARE_THRESHOLD = 0.5
 """x' that keeps less than this share of x's content tokens is no edit of x."""
 

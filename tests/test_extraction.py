@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from macro_bench.extraction import extract_counterfactual
-from macro_bench.protocol import generation_prompt
+from macro_bench.datasets.sib200 import SPEC as SIB200
 
 SHARED_SIB200 = Path(__file__).resolve().parents[1].parent / "shared/data/sib200"
 needs_shared_data = pytest.mark.skipif(
@@ -167,7 +167,7 @@ def test_later_quoted_paragraph_that_is_x_is_not_taken():
 
 def test_echo_of_the_real_generation_prompt_is_dropped():
     original = 'The president said "we will win" before the election.'
-    prompt = generation_prompt(original, "politics", "sports", "English")
+    prompt = SIB200.generation_prompt({"text": original}, "politics", "sports", "English")
     edit = 'The coach said "we will win" before the match.'
     assert extract_counterfactual(f"{prompt} {edit}", original) == edit
     assert extract_counterfactual(f"user\n{prompt}\nassistant\n{edit}", original) == edit
@@ -461,15 +461,6 @@ PROTOCOL_1_OUTPUTS = [
 def test_protocol_1_outputs(generation, original, prompt_fields, expected):
     instruction = protocol_1_instruction(original, *prompt_fields)
     assert extract_counterfactual(generation, original, instruction) == expected
-
-
-def test_protocol_1_prompt_matches_the_committed_runs():
-    # The literal above must be the prompt the committed runs used; while
-    # protocol.py still builds protocol 1, it must agree.
-    if "A text classifier" in generation_prompt("x", "travel", "sports", "English"):
-        assert generation_prompt("Le chat dort.", "travel", "sports", "French") == protocol_1_instruction(
-            "Le chat dort.", "travel", "sports", "French"
-        )
 
 
 def test_echo_is_peeled_only_when_a_real_answer_follows():

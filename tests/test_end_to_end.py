@@ -219,3 +219,59 @@ def test_lm_eval_command_line_gives_the_same_scores(scenario, tmp_path):
         (path,) = out.rglob(f"samples_{task}_*.jsonl")
         samples[task] = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     _check(results, samples, scenario["expected"])
+
+
+class _ExtraModel(ScriptedLM):
+    """Judge and fluency scorer: always predicts geography; -1 nat per character."""
+
+    built: list[str] = []
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None):
+        cls.built.append(arg_string)
+        return cls()
+
+    def loglikelihood(self, requests):
+        self.calls["loglikelihood"] += 1
+        return [(0.0 if request.args[1].strip() == "geography" else -100.0, False) for request in requests]
+
+    def loglikelihood_rolling(self, requests):
+        self.calls["loglikelihood_rolling"] += 1
+        return [-float(len(request.args[0])) for request in requests]
+
+
+@pytest.mark.parametrize("role", ["judge", "fluency_lm"])
+def test_judge_and_fluency_lm_replace_the_model_load_once_and_sign(scenario, monkeypatch, role):
+    import lm_eval
+    from lm_eval.api import registry
+    from lm_eval.tasks import TaskManager
+
+    from macro_bench import second_pass
+
+    monkeypatch.setattr(registry, "get_model", lambda name: _ExtraModel)
+    monkeypatch.setattr(second_pass, "_EXTRA_MODELS", {})
+    _ExtraModel.built.clear()
+    lm = ScriptedLM(script=str(scenario["script"]))
+    spec = "pretrained=org/extra,dtype=float32"
+    manager = TaskManager(include_path=str(TASKS_DIR), include_defaults=False,
+                          metadata={"sib200_dir": str(scenario["root"]), role: spec})
+    results = lm_eval.simple_evaluate(model=lm, tasks=[ENG, ZHO], task_manager=manager, log_samples=True,
+                                      gen_kwargs=f"max_gen_toks={MAX_GEN_TOKS}")
+    assert _ExtraModel.built == [spec]  # once for both tasks
+    english = {s["doc"]["index_id"]: s for s in results["samples"][ENG]}
+    if role == "judge":
+        # The judge predicts geography for x and every x': nothing flips, nothing is valid;
+        # accuracy stays M's own (the task's requests), and the prompt still states M's prediction.
+        for task in (ENG, ZHO):
+            assert results["results"][task]["flip_rate,macro"] == 0.0
+            assert results["results"][task]["valid_rate,macro"] == 0.0
+        assert results["results"][ENG]["accuracy,macro"] == pytest.approx(5 / 6)
+        assert 'as "sports"' in json.loads(english[1]["filtered_resps"][0])["instruction"]
+    else:
+        # -1 nat per character, whitespace tokens: fluency = (chars(x') - chars(x)) / 10 tokens.
+        record = json.loads(english[1]["filtered_resps"][0])
+        expected = (len(record["counterfactual"]) - len(record["original"])) / 10
+        assert english[1]["fluency"] == pytest.approx(expected) and expected != 0
+        assert lm.calls["loglikelihood_rolling"] == 0
+    signature = results["configs"][ENG]["metadata"]["signature"]
+    assert f"{'judge' if role == 'judge' else 'fluency'}:{spec}" in signature

@@ -94,7 +94,7 @@ def test_intervals_contain_the_estimate_and_ranking_follows_score(board):
     assert board.models["rank"].tolist() == [1, 2]
 
 
-def test_language_confusion_is_undefined_where_the_identifier_has_no_code(board):
+def test_language_confusion_is_undefined_where_the_identifier_cannot_judge(board):
     undefined = board.by_language[(board.by_language["metric"] == "language_confusion_rate") & (board.by_language["language"] == "ace_Arab")]
     assert undefined["value"].isna().all()
     # Austronesian (only ace_Arab here) has no defined value and is not counted.

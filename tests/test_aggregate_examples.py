@@ -76,6 +76,28 @@ def test_examples_come_from_the_records_and_agree_with_the_metrics(tmp_path):
             assert "".join(text for text, _ in example.counterfactual).startswith("Synthetic sentence")
         if truth["target_rate"] == 1:
             assert example.prediction_after == example.target
+        elif truth["empty_rate"] == 0 and truth["flip_rate"] == 0:
+            assert example.prediction_after == example.prediction_before
+        # Label names come from the sample's own requests, so no "label #k" is left.
+        assert "label #" not in example.prediction_after
+
+
+def test_labels_are_named_from_the_requests_only_when_they_match_the_record():
+    from macro_bench.aggregate.examples import _prediction_after, label_names
+
+    sample = {"arguments": {f"gen_args_{i}": {"arg_0": "ctx", "arg_1": f" {name}"} for i, name in enumerate(["a", "b", "c"])}}
+    assert label_names(sample) == ["a", "b", "c"]
+    record = {"model_label_logliks": [-1, -5, -5], "prediction_original": "a", "target_label": "b",
+              "label_logliks_counterfactual": [-5, -5, float("nan")]}
+    flags = {"target": 0.0}
+    # Labels 0 and 1 tie at -5 and NaN counts as -inf: the lowest index wins.
+    assert _prediction_after(record, flags, ["a", "b", "c"]) == "a"
+    record["label_logliks_counterfactual"] = [-5, -6, -1]
+    assert _prediction_after(record, flags, ["a", "b", "c"]) == "c"
+    # Choices that are whole sentences (not label names) are not used.
+    assert _prediction_after(record, flags, ["x, right? Yes", "x, right? Also", "x, right? No"]) == (
+        "label #2 (neither the prediction nor the target)")
+    assert _prediction_after({**record, "label_logliks_counterfactual": None}, flags, []) == "(not classified: no counterfactual)"
 
 
 def test_a_garbage_record_is_reported_not_fatal(tmp_path):

@@ -14,7 +14,10 @@ Gates are read from the document's metric values in the samples file, which
 :func:`macro_bench.metrics.document.derive_metrics` writes from the gates one to one
 (1.0: the gate fired, 0.0: it did not, absent: undefined), so no model or task code is
 needed here. The texts come from the document's record (``filtered_resps[0]``), re-read
-for the chosen documents only.
+for the chosen documents only. The record stores label log-likelihoods, not names; the
+label names are the continuations of the task's own classification requests (the sample's
+``arguments``), used when they name the record's own prediction at its index, which shows
+they are the labels in order (else only the prediction and target can be named).
 
 The word diff tokenizes x and x' with the tokenizer minimality uses
 (:mod:`macro_bench.tokenization`) and aligns them with rapidfuzz's Levenshtein opcodes,
@@ -159,20 +162,31 @@ def _argmax(logliks) -> int:
     return int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
 
 
-def _prediction_after(record: dict, flags: dict[str, float]) -> str:
-    """M's label for x', named from what the record knows (the record stores log-likelihoods, not names)."""
+def label_names(sample: dict) -> list[str]:
+    """The choices of a multiple-choice sample, as lm-eval's samples file records its requests."""
+    arguments = sample.get("arguments")
+    if not isinstance(arguments, dict):
+        return []
+    return [str(arguments[f"gen_args_{i}"].get("arg_1", "")).strip() for i in range(len(arguments)) if f"gen_args_{i}" in arguments]
+
+
+def _prediction_after(record: dict, flags: dict[str, float], choices: list[str]) -> str:
+    """M's label for x' (see the module docstring for how labels are named)."""
     logliks = record.get("label_logliks_counterfactual")
     if not logliks:
         return "(not classified: no counterfactual)"
+    after = _argmax(logliks)
+    before = _argmax(record["model_label_logliks"])
+    if len(choices) == len(logliks) and choices[before] == str(record["prediction_original"]):
+        return choices[after]
     if flags["target"] == 1.0:
         return str(record["target_label"])
-    after = _argmax(logliks)
-    if after == _argmax(record["model_label_logliks"]):
+    if after == before:
         return str(record["prediction_original"])
     return f"label #{after} (neither the prediction nor the target)"
 
 
-def _example(record: dict, doc_key: str, stratum: str, flags: dict[str, float], minimality: float) -> Example:
+def _example(record: dict, choices: list[str], doc_key: str, stratum: str, flags: dict[str, float], minimality: float) -> Example:
     original, counterfactual = str(record["original"]), record.get("counterfactual")
     if counterfactual is None:
         segments_x, segments_cf = [(original, False)], None
@@ -189,15 +203,15 @@ def _example(record: dict, doc_key: str, stratum: str, flags: dict[str, float], 
         counterfactual=segments_cf,
         generation=generation,
         prediction_before=str(record["prediction_original"]),
-        prediction_after=_prediction_after(record, flags),
+        prediction_after=_prediction_after(record, flags, choices),
         target=str(record["target_label"]),
         minimality=minimality,
     )
 
 
-def read_records(path: Path, rows: set[int]) -> dict[int, dict | str]:
-    """The records of the given non-empty-line positions of a samples file (an error text where unreadable)."""
-    found: dict[int, dict | str] = {}
+def read_records(path: Path, rows: set[int]) -> dict[int, tuple[dict, list[str]] | str]:
+    """(record, label names) of the given non-empty-line positions of a samples file (an error text where unreadable)."""
+    found: dict[int, tuple[dict, list[str]] | str] = {}
     position = -1
     with path.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:
@@ -207,10 +221,11 @@ def read_records(path: Path, rows: set[int]) -> dict[int, dict | str]:
             if position not in rows:
                 continue
             try:
-                record = json.loads(json.loads(line)["filtered_resps"][0])
+                sample = json.loads(line)
+                record = json.loads(sample["filtered_resps"][0])
                 if not isinstance(record, dict):
                     raise TypeError(f"a {type(record).__name__}, not an object")
-                found[position] = record
+                found[position] = (record, label_names(sample))
             except (ValueError, TypeError, KeyError, IndexError) as err:
                 found[position] = f"no readable record in filtered_resps[0] ({type(err).__name__}: {err})"
     return found
@@ -237,14 +252,14 @@ def collect(
         shown = []
         for row, stratum in chosen:
             flags = _flags(row)
-            record = records.get(int(row.row), "the samples file could not be read again")
-            if isinstance(record, dict):
+            found = records.get(int(row.row), "the samples file could not be read again")
+            if isinstance(found, tuple):
                 try:
-                    shown.append(_example(record, str(row.doc_key), stratum, flags, float(row.minimality)))
+                    shown.append(_example(*found, str(row.doc_key), stratum, flags, float(row.minimality)))
                     continue
-                except (KeyError, TypeError, ValueError) as err:
-                    record = f"the record lacks a field the examples view needs ({type(err).__name__}: {err})"
-            problems.warn(f"{path}: document {row.doc_key}: {record}; shown without its texts")
-            shown.append(Example(doc_key=str(row.doc_key), picked_as=stratum, flags=flags, problem=record))
+                except (KeyError, TypeError, ValueError, IndexError) as err:
+                    found = f"the record lacks a field the examples view needs ({type(err).__name__}: {err})"
+            problems.warn(f"{path}: document {row.doc_key}: {found}; shown without its texts")
+            shown.append(Example(doc_key=str(row.doc_key), picked_as=stratum, flags=flags, problem=found))
         examples[(model, language)] = shown
     return examples

@@ -15,7 +15,7 @@ import pandas as pd
 from macro_bench.aggregate import svg
 from macro_bench.aggregate.compare import verdict_sentence
 from macro_bench.aggregate.examples import STRATA
-from macro_bench.aggregate.metric_specs import BY_NAME, CONDITIONAL, FLUENCY, REPORTED, REPORTED_NAMES, SCORE, SCORE_COMPONENTS
+from macro_bench.aggregate.metric_specs import BY_NAME, CONDITIONAL, REPORTED, REPORTED_NAMES, SCORE, SCORE_COMPONENTS
 from macro_bench.aggregate.render_format import interval, metric_label, number, pvalue, signed
 from macro_bench.aggregate.report_model import (
     Bullets,

@@ -34,12 +34,22 @@ def _add_statistics_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--confidence", type=_probability, default=0.95, help="interval coverage (default: 0.95)")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the resampling (default: 0)")
     parser.add_argument("--strict", action="store_true", help="treat every input warning as an error")
+    parser.add_argument("--allow-mixed-signatures", action="store_true",
+                        help="put runs whose metric signatures differ into one table anyway (refused by default); "
+                             "the report lists the fields that differ")
 
 
 def _settings(args, seen_families: tuple[str, ...] = ()):
     from macro_bench.aggregate.leaderboard import Settings
 
     return Settings(n_resamples=args.bootstrap, confidence=args.confidence, seed=args.seed, seen_families=seen_families)
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
 
 
 def _report_written(paths: list[Path], problems) -> None:
@@ -66,7 +76,8 @@ def run_leaderboard(args) -> None:
     names = _name_pairs(args.model_name, "--model-name", "SHOWN")
     seen = tuple(f.strip() for f in args.seen_families.split(",") if f.strip()) if args.seen_families else ()
     problems = Problems(strict=args.strict)
-    report = make_leaderboard(args.run_dirs, overrides, _settings(args, seen), problems, names)
+    report = make_leaderboard(args.run_dirs, overrides, _settings(args, seen), problems, names,
+                              args.allow_mixed_signatures, args.examples)
     _report_written(write_leaderboard(report, args.out), problems)
 
 
@@ -77,8 +88,9 @@ def add_leaderboard(commands) -> None:
         description=(
             "Read lm-eval output folders (results_*.json and samples_*.jsonl from --output_path ... --log_samples; "
             "per-model subfolders are searched) and write a leaderboard as Markdown, CSV, JSON and one HTML page: "
-            "every metric per model x language, x language family, and per model family x language family, with "
-            "bootstrap intervals over documents. When a model ran a task twice the newest run is used, and the "
+            "per dataset (never averaged across datasets), every metric per model x language, x language family, "
+            "and per model family x language family, with bootstrap intervals over documents, and example "
+            "documents per model x language. When a model ran a task twice the newest run is used, and the "
             "report says so."
         ),
     )
@@ -90,6 +102,9 @@ def add_leaderboard(commands) -> None:
     _add_model_name_option(parser, "; --model-family then takes SHOWN")
     parser.add_argument("--seen-families", metavar="A,B", default="",
                         help="language families seen in training; adds a seen vs held-out view with the generalization gap")
+    parser.add_argument("--examples", type=_non_negative_int, default=6, metavar="N",
+                        help="example documents shown per model x language in the HTML report, chosen by a seeded "
+                             "stratified rule (default: 6; 0: none)")
     parser.set_defaults(run=run_leaderboard)
 
 
@@ -105,7 +120,7 @@ def run_compare(args) -> None:
 
     names = _name_pairs(args.model_name, "--model-name", "SHOWN")
     problems = Problems(strict=args.strict)
-    report = make_comparison(args.run_a, args.run_b, _settings(args), args.alpha, problems, names)
+    report = make_comparison(args.run_a, args.run_b, _settings(args), args.alpha, problems, names, args.allow_mixed_signatures)
     _report_written(write_comparison(report, args.out), problems)
 
 
@@ -114,10 +129,10 @@ def add_compare(commands) -> None:
         "compare",
         help="paired comparison of two models on their shared documents",
         description=(
-            "Compare two models, each given as its lm-eval output folder, on the documents both were scored on: "
-            "per language, per language family and overall, the difference A - B of every metric with a paired "
-            "bootstrap interval, a sign-flip permutation p-value, and a verdict table. Writes Markdown, CSV, JSON "
-            "and HTML."
+            "Compare two models, each given as its lm-eval output folder, on the documents both were scored on, "
+            "per dataset: per language, per language family and overall, the difference A - B of every metric with "
+            "a paired bootstrap interval, a sign-flip permutation p-value, and a verdict table (no fluency verdict "
+            "between different fluency scorers). Writes Markdown, CSV, JSON and HTML."
         ),
     )
     parser.add_argument("run_a", type=Path, metavar="RUN_A", help="output folder (or results file) of model A")

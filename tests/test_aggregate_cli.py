@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from macro_bench.aggregate.metric_specs import REPORTED_NAMES
 from macro_bench.cli import main
 from tests.test_aggregate_fixtures import synthetic_documents, write_lm_eval_run
 
@@ -32,6 +33,13 @@ def runs(tmp_path_factory):
     return folder
 
 
+def test_examples_default_matches_the_examples_module():
+    from macro_bench.aggregate.examples import DEFAULT_PER_CELL
+    from macro_bench.cli import build_parser
+
+    assert build_parser().parse_args(["leaderboard", "x", "--out", "y"]).examples == DEFAULT_PER_CELL
+
+
 def test_help_is_fast_and_lists_every_command():
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "macro_bench.cli", "--help"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0
@@ -50,7 +58,7 @@ def test_leaderboard_writes_every_format(runs, tmp_path, capsys):
     assert code == 0
     assert "wrote" in capsys.readouterr().out
     markdown = (out / "leaderboard.md").read_text()
-    assert "## Ranking" in markdown and "mean over documents of flip_rate x (1 - minimality)" in markdown
+    assert "### Ranking" in markdown and "valid x (1 - minimality), 0 for an invalid counterfactual" in markdown
     assert "30 per language" in markdown
     assert "arc_easy" in markdown  # ignored tasks are listed
     assert "newer" in markdown  # and so is the superseded run
@@ -60,14 +68,62 @@ def test_leaderboard_writes_every_format(runs, tmp_path, capsys):
     by_language = pd.read_csv(out / "leaderboard_by_language.csv")
     assert set(by_language["language"]) == set(LANGUAGES)
     assert {"value", "ci_low", "ci_high", "n_documents"} <= set(by_language.columns)
-    assert len(pd.read_csv(out / "leaderboard_held_out.csv")) == 2 * 11
+    assert len(pd.read_csv(out / "leaderboard_held_out.csv")) == 2 * len(REPORTED_NAMES)
     data = json.loads((out / "leaderboard.json").read_text())  # strict JSON: no NaN
     assert data["reproducibility"]["lm_eval_versions"] == {"0.4.13": sorted(MODELS)}
     assert data["tables"]["coverage"][0]["documents_used"] == 30
     html = (out / "leaderboard.html").read_text()
-    assert html.count("<svg") == 12  # one heatmap per metric and the trade-off scatter
+    # Per metric a language-family and a model-family heatmap, and the trade-off scatter.
+    assert html.count("<svg") == 2 * len(REPORTED_NAMES) + 1
     assert 'class="sortable"' in html and "<script>" in html
     assert not re.search(r'(src|href)="(https?:)?//', html)  # self-contained
+    ids = re.findall(r' id="([^"]+)"', html)
+    assert len(ids) == len(set(ids))  # links and the filter boxes find exactly one element
+    # Every model x language cell links to its examples, and every link has a target.
+    links = set(re.findall(r'href="#(ex-[^"]+)"', html))
+    assert len(links) == len(MODELS) * len(LANGUAGES)
+    assert all(f'id="{anchor}"' in html for anchor in links)
+    assert len(pd.read_csv(out / "leaderboard_examples.csv")) == len(MODELS) * len(LANGUAGES) * 6
+
+
+def test_both_formats_render_the_same_sections(runs, tmp_path):
+    from macro_bench.aggregate import render_html, render_markdown, report_build
+    from macro_bench.aggregate.leaderboard import Settings
+    from macro_bench.aggregate.pipeline import make_leaderboard
+    from macro_bench.aggregate.problems import Problems
+
+    report = report_build.leaderboard_report(make_leaderboard([runs], {}, Settings(n_resamples=20), Problems(echo=False)))
+    markdown, html = render_markdown.render(report), render_html.render(report)
+
+    def headings(sections):
+        for section in sections:
+            yield section.heading
+            yield from headings(section.children)
+
+    for heading in headings(report.sections):
+        assert re.search(rf"^#+ {re.escape(heading)}$", markdown, re.MULTILINE), heading
+        assert re.search(rf"<h\d>{re.escape(heading)}</h\d>", html), heading
+
+
+def test_datasets_are_separate_tables_never_averaged(tmp_path):
+    sib = synthetic_documents(MODELS, ["fra_Latn", "zho_Hans"], n_documents=20, seed=1)
+    xnli = synthetic_documents({"google/gemma-3-270m": 0.0}, ["fra_Latn", "hin_Deva"], n_documents=10, seed=2, dataset="xnli")
+    for model in MODELS:
+        write_lm_eval_run(tmp_path / "runs", model, pd.concat([sib, xnli]))
+    out = tmp_path / "out"
+    assert main(["leaderboard", str(tmp_path / "runs"), "--out", str(out), "--bootstrap", "30"]) == 0
+    markdown = (out / "leaderboard.md").read_text()
+    assert "## Dataset sib200" in markdown and "## Dataset xnli" in markdown
+    assert "no value here is averaged across datasets" in markdown
+    ranking = pd.read_csv(out / "leaderboard_ranking.csv")
+    assert ranking.groupby("dataset")["model"].apply(list).to_dict() == {
+        "sib200": ["google/gemma-3-270m", "HuggingFaceTB/SmolLM2-135M"], "xnli": ["google/gemma-3-270m"]}
+    overall = pd.read_csv(out / "leaderboard_overall.csv")
+    score = overall[(overall["metric"] == "score") & (overall["model"] == "google/gemma-3-270m")].set_index("dataset")["value"]
+    expected = xnli.groupby("language")["score"].mean().mean()
+    assert score["xnli"] == pytest.approx(expected, rel=1e-5)  # xnli's own documents only (CSV keeps 6 digits)
+    assert set(pd.read_csv(out / "leaderboard_by_language.csv").query("dataset == 'xnli'")["language"]) == {"fra_Latn", "hin_Deva"}
+    assert json.loads((out / "leaderboard.json").read_text())["averaged_across_datasets"] is False
 
 
 def test_compare_writes_a_verdict(runs, tmp_path):
@@ -79,6 +135,7 @@ def test_compare_writes_a_verdict(runs, tmp_path):
     verdict = pd.read_csv(out / "compare_verdict.csv")
     assert set(verdict["level"]) == {"language", "language_family"}
     assert (out / "compare.html").read_text().count("<svg") == 1
+    assert "No fluency verdict" in markdown  # both models scored their own fluency
 
 
 def test_compare_shows_models_under_their_model_name(runs, tmp_path, capsys):
@@ -124,6 +181,8 @@ def test_two_runs_of_one_model_can_be_compared(tmp_path):
     assert set(pd.read_csv(tmp_path / "c" / "compare_coverage.csv")["model"]) == {f"M (A: {tmp_path / 'chat'})", f"M (B: {tmp_path / 'plain'})"}
     overall = pd.read_csv(tmp_path / "c" / "compare_overall.csv").set_index("metric")
     assert overall.loc["flip_rate", "difference"] > 0
+    # One model scored both runs' fluency itself: the same scorer, so fluency gets a verdict.
+    assert overall.loc["fluency", "better"] in ("A", "B", "none")
 
 
 def test_model_name_shows_a_local_path_under_a_readable_name(runs, tmp_path):

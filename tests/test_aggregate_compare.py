@@ -35,23 +35,25 @@ def row(table: pd.DataFrame, **where):
 
 def test_difference_is_a_minus_b_on_shared_documents(comparison, documents):
     for language in LANGUAGES:
-        a = documents[(documents["model"] == "A") & (documents["language"] == language)].set_index("index_id")
-        b = documents[(documents["model"] == "B") & (documents["language"] == language)].set_index("index_id")
+        a = documents[(documents["model"] == "A") & (documents["language"] == language)].set_index("doc_key")
+        b = documents[(documents["model"] == "B") & (documents["language"] == language)].set_index("doc_key")
         r = row(comparison.by_language, language=language, metric="flip_rate")
         assert r.difference == pytest.approx(a["flip_rate"].mean() - b["flip_rate"].mean())
+        # Conditional metrics: only documents where both models' values are defined.
         both = a["fluency"].notna() & b["fluency"].notna()
         fluency = row(comparison.by_language, language=language, metric="fluency")
-        geometric_a, geometric_b = (np.exp(np.log(m["fluency"][both]).mean()) for m in (a, b))
-        assert fluency.difference == pytest.approx(geometric_a - geometric_b)
+        assert fluency.difference == pytest.approx(a["fluency"][both].mean() - b["fluency"][both].mean())
         assert fluency.n_documents == both.sum()
 
 
 def test_pvalues_agree_with_scipy_paired_permutation_test(comparison, documents):
-    a = documents[(documents["model"] == "A") & (documents["language"] == "fra_Latn")].sort_values("index_id")
-    b = documents[(documents["model"] == "B") & (documents["language"] == "fra_Latn")].sort_values("index_id")
-    for metric in ("minimality", "accuracy", "faithfulness"):
+    a = documents[(documents["model"] == "A") & (documents["language"] == "fra_Latn")].sort_values("doc_key", key=lambda k: k.astype(int))
+    b = documents[(documents["model"] == "B") & (documents["language"] == "fra_Latn")].sort_values("doc_key", key=lambda k: k.astype(int))
+    for metric in ("score", "accuracy", "minimality", "faithfulness"):
+        # Conditional metrics are paired on the documents where both models have them.
+        both = a[metric].notna().to_numpy() & b[metric].notna().to_numpy()
         reference = stats.permutation_test(
-            (a[metric].to_numpy(), b[metric].to_numpy()), lambda x, y: np.mean(x - y),
+            (a[metric].to_numpy()[both], b[metric].to_numpy()[both]), lambda x, y: np.mean(x - y),
             permutation_type="samples", n_resamples=20000, random_state=np.random.default_rng(1),
         ).pvalue
         ours = row(comparison.by_language, language="fra_Latn", metric=metric).p_value
@@ -81,6 +83,19 @@ def test_identical_models_have_no_significant_difference(documents):
     assert np.allclose(same.by_language["difference"].dropna(), 0, rtol=0, atol=1e-12)
     assert (same.by_language["p_value"].dropna() == 1).all()
     assert (same.verdict["a_better"] + same.verdict["b_better"] == 0).all()
+
+
+def test_no_fluency_verdict_between_different_scorers(documents):
+    apart = compare_models(documents, "A", "B", Settings(n_resamples=100), problems=Problems(echo=False), fluency_comparable=False)
+    for table in (apart.by_language, apart.by_family, apart.overall):
+        fluency = table[table["metric"] == "fluency"]
+        assert fluency["difference"].isna().all() and fluency["p_value"].isna().all()
+        assert (fluency["better"] == "no verdict").all()
+        assert fluency["a"].notna().all()  # each side's value is still shown
+        others = table[table["metric"] == "minimality"]
+        assert others["p_value"].notna().all()
+    verdict = row(apart.verdict, metric="fluency", level="language")
+    assert (verdict.a_better, verdict.b_better, verdict.compared) == (0, 0, 0)
 
 
 def test_family_pvalue_and_interval_are_consistent_for_a_clear_difference(comparison):

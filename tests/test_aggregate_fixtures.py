@@ -1,10 +1,13 @@
-"""Synthetic lm-eval output for the aggregate tests and the speed benchmark.
+"""Synthetic protocol-2 lm-eval output for the aggregate tests and the speed benchmark.
 
-``synthetic_documents`` draws per-document metric values with a known model effect;
-``write_lm_eval_run`` writes them the way lm-eval 0.4.13 does with ``--output_path
-OUT --log_samples``: ``OUT/<model>/results_<datetime>.json`` plus one
-``samples_<task>_<datetime>.jsonl`` per task. The tests at the bottom check the layout
-against lm-eval's own helpers, so the fixtures cannot drift from the real format.
+``synthetic_documents`` draws per-document values of every registry metric with a known
+model effect, following the registry's populations and the gates' rules (a metric
+outside its population is NaN, i.e. absent); ``write_lm_eval_run`` writes them the way
+lm-eval 0.4.13 does with ``--output_path OUT --log_samples``:
+``OUT/<model>/results_<datetime>.json`` plus one ``samples_<task>_<datetime>.jsonl`` per
+task, each line carrying the metric values and, in ``filtered_resps[0]``, a record
+consistent with them (texts, predictions, gates). The tests at the bottom check the
+layout against lm-eval's own helpers, so the fixtures cannot drift from the real format.
 """
 
 from __future__ import annotations
@@ -16,65 +19,101 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from macro_bench.aggregate.metric_specs import TASK_METRIC_NAMES
+from macro_bench.aggregate.metric_specs import REPORTED_NAMES
+from macro_bench.metrics.registry import BY_NAME
 
-SIGNATURE = "macro-bench:0.1.0|protocol:1|tok:unicode-script-v1|K:8|judge:self|fluency:self|seed:sha256"
+# Synthetic languages whose language confusion is undefined (the identifier cannot judge them);
+# fixed here so the fixtures do not depend on the identifier's calibration.
+UNJUDGED_LANGUAGES = frozenset({"ace_Arab"})
 LABELS = ["science/technology", "travel", "politics", "sports", "health", "entertainment", "geography"]
+LN10 = float(np.log(10))
+
+
+def signature(dataset: str = "sib200", **fields: str) -> str:
+    """A protocol-2 signature (the format of macro_bench.signature), with fields overridden."""
+    values = {
+        "macro-bench": "0.2.0", "protocol": "2", "dataset": dataset, "tok": "unicode-script-v1+regex-2026.11.15",
+        "lid": "fasttext-lid.176+calibrated", "K": "10", "strata": "0,0.5,1", "judge": "self", "fluency": "self",
+        "fluency-unit": "scorer-token,clip:2.30259", "similarity": "chrF2", "chat": "no", "system": "none",
+        "fewshot": "0", "gen": '{"do_sample":false,"max_gen_toks":256}', "truncation": "counted", "seed": "sha256",
+    }
+    values.update(fields)
+    return "|".join(f"{key}:{value}" for key, value in values.items())
 
 
 def synthetic_documents(
-    abilities: dict[str, float],
-    languages: list[str],
-    n_documents: int = 20,
-    seed: int = 0,
-    confusion_undefined: tuple[str, ...] = ("ace_Arab",),
+    abilities: dict[str, float], languages: list[str], n_documents: int = 20, seed: int = 0, dataset: str = "sib200"
 ) -> pd.DataFrame:
-    """Per-document metrics for each model x language x document.
+    """Per-document metrics for each model x language x document of one dataset.
 
     A model's ability raises its flip rate and lowers its minimality; documents and
     languages have their own difficulty, shared by all models (as in a parallel corpus).
-    ``language_confusion_rate`` is absent for the languages in ``confusion_undefined``
-    (the real calibration defines it for all 205 languages today, so ace_Arab stands in
-    for a language where it is undefined, to keep that case tested) and ``fluency``
-    where the counterfactual is empty, as the tasks write them.
+    Gates fire at fixed rates; ``valid`` = flip and no gate, ``score`` = valid x (1 -
+    minimality). Language confusion is undefined where the language table has no
+    language-ID code, and every ``generated`` metric where the output is empty.
     """
     rng = np.random.default_rng(seed)
     models = list(abilities)
-    n_m, n_l, n_d = len(models), len(languages), n_documents
-    shape = (n_m, n_l, n_d)
+    shape = (len(models), len(languages), n_documents)
     ability = np.array([abilities[m] for m in models])[:, None, None]
-    language_difficulty = rng.normal(0, 0.5, n_l)[None, :, None]
-    doc_difficulty = rng.normal(0, 0.7, n_d)[None, None, :]
+    language_difficulty = rng.normal(0, 0.5, len(languages))[None, :, None]
+    doc_difficulty = rng.normal(0, 0.7, n_documents)[None, None, :]
     logit = ability - language_difficulty - doc_difficulty
-    empty = rng.random(shape) < 0.04
-    flip = (rng.random(shape) < 1 / (1 + np.exp(-logit))) & ~empty
+
+    def draw(rate: float) -> np.ndarray:
+        return rng.random(shape) < rate
+
+    empty = draw(0.04)
+    generated = ~empty
+    copy = draw(0.04) & generated
+    truncated = draw(0.03)
+    prompt_echo = draw(0.02) & generated
+    label_statement = draw(0.02) & generated
+    label_insertion = draw(0.05) & generated & ~label_statement
+    judged = np.array([code not in UNJUDGED_LANGUAGES for code in languages])[None, :, None] & generated
+    confused = draw(0.1) & judged
+    # A copy is x itself, so M's prediction cannot change; an empty output is not a flip.
+    flip = (rng.random(shape) < 1 / (1 + np.exp(-logit))) & generated & ~copy
+    target = flip & draw(0.6)
+    valid = flip & ~(empty | copy | truncated | prompt_echo | label_statement | confused)
     minimality = np.clip(rng.beta(2, 5, shape) - 0.05 * ability + 0.05 * doc_difficulty, 0, 1)
-    minimality = np.where(empty, 1.0, minimality)
-    fluency = np.where(empty, np.nan, rng.lognormal(0.1 - 0.05 * ability, 0.3, shape))
-    confusion_defined = np.array([code not in confusion_undefined for code in languages])
-    confusion = np.where(confusion_defined[None, :, None] & ~empty, (rng.random(shape) < 0.1).astype(float), np.nan)
-    faithful_defined = rng.random(shape) < 0.8
+    faithful = valid & draw(0.8)
+
+    def where(mask: np.ndarray, values) -> np.ndarray:
+        return np.where(mask, values, np.nan)
+
     values = {
+        "score": np.where(valid, 1 - minimality, 0.0),
+        "valid_rate": valid.astype(float),
+        "valid_target_rate": (valid & target).astype(float),
         "flip_rate": flip.astype(float),
-        "target_rate": (flip & (rng.random(shape) < 0.6)).astype(float),
-        "minimality": minimality,
-        "fluency": fluency,
-        "faithfulness": np.where(faithful_defined, rng.uniform(-1, 1, shape), 0.0),
-        "faithfulness_defined": faithful_defined.astype(float),
-        "copy_rate": ((rng.random(shape) < 0.03) & ~empty).astype(float),
+        "target_rate": target.astype(float),
         "empty_rate": empty.astype(float),
-        "language_confusion_rate": confusion,
+        "copy_rate": where(generated, copy.astype(float)),
+        "truncation_rate": truncated.astype(float),
+        "prompt_echo_rate": where(generated, prompt_echo.astype(float)),
+        "label_statement_rate": where(generated, label_statement.astype(float)),
+        "label_insertion_rate": where(generated, label_insertion.astype(float)),
+        "language_confusion_rate": where(judged, confused.astype(float)),
+        "minimality": where(valid, minimality),
+        "similarity": where(valid, 100 * (1 - minimality)),
+        "fluency": where(valid, np.clip(rng.normal(0.2 - 0.05 * ability, 0.4, shape), -LN10, LN10)),
+        "faithfulness": where(faithful, rng.uniform(-1, 1, shape)),
+        "faithfulness_random": where(faithful, rng.uniform(-1, 1, shape)),
+        "faithfulness_coverage": faithful.astype(float),
         "accuracy": (rng.random(shape) < 1 / (1 + np.exp(-(logit + 1)))).astype(float),
     }
-    grid = np.meshgrid(np.arange(n_m), np.arange(n_l), np.arange(n_d), indexing="ij")
+    assert set(values) == set(REPORTED_NAMES)
+    grid = np.meshgrid(np.arange(len(models)), np.arange(len(languages)), np.arange(n_documents), indexing="ij")
     frame = pd.DataFrame(
         {
+            "dataset": dataset,
             "model": np.asarray(models, dtype=object)[grid[0].ravel()],
             "language": np.asarray(languages, dtype=object)[grid[1].ravel()],
-            "index_id": grid[2].ravel().astype(np.int64) + 1,
+            "doc_key": (grid[2].ravel() + 1).astype(str).astype(object),
         }
     )
-    for name in TASK_METRIC_NAMES:
+    for name in REPORTED_NAMES:
         frame[name] = values[name].ravel()
     return frame
 
@@ -85,34 +124,74 @@ def sanitized(model: str) -> str:
     return sanitize_model_name(model)
 
 
-def _aggregate(values: pd.Series, name: str) -> float | None:
-    present = values.dropna().to_numpy()
-    if len(present) == 0:
-        return None
-    return float(np.exp(np.log(present).mean())) if name == "fluency" else float(present.mean())
+def _logliks(best: int) -> list[float]:
+    scores = [-5.0 - 0.1 * i for i in range(len(LABELS))]
+    scores[best] = -1.0
+    return scores
 
 
-def _sample_line(task: str, language: str, doc_id: int, row, rng: np.random.Generator) -> dict:
-    text = f"Synthetic sentence {row.index_id} in {language} " + "lorem ipsum " * int(rng.integers(5, 30))
-    counterfactual = None if row.empty_rate == 1 else text.replace("lorem", "dolor", 2)
+def _record(dataset: str, language: str, row, text: str) -> dict:
+    """A protocol-2 record whose gates agree with the row's metric values."""
+    key = int(row.doc_key)
+    predicted = key % len(LABELS)
+    target = (key + 3) % len(LABELS)
+    words = text.split()
+    if row.empty_rate == 1:
+        counterfactual = None
+    elif row.copy_rate == 1:
+        counterfactual = text
+    else:
+        edited = list(words)
+        edited[2] = LABELS[target].split("/")[0]
+        edited.insert(4, "indeed")
+        counterfactual = " ".join(edited)
+    if counterfactual is None:
+        after = None
+    elif row.target_rate == 1:
+        after = _logliks(target)
+    elif row.flip_rate == 1:
+        after = _logliks(next(i for i in range(len(LABELS)) if i not in (predicted, target)))
+    else:
+        after = _logliks(predicted)
+    return {
+        "protocol": "2",
+        "dataset": dataset,
+        "language": language,
+        "doc_key": key,
+        "original": text,
+        "gold_label": LABELS[key % len(LABELS)] if row.accuracy == 1 else LABELS[(key + 1) % len(LABELS)],
+        "model_label_logliks": _logliks(predicted),
+        "prediction_original": LABELS[predicted],
+        "target_label": LABELS[target],
+        "instruction": f"You classified the topic of the following text as \"{LABELS[predicted]}\"...",
+        "generation": f"Edited text: {counterfactual}" if counterfactual is not None else "I cannot do that <think>",
+        "generation_tokens": 256 if row.truncation_rate == 1 else 30,
+        "max_gen_toks": 256,
+        "counterfactual": counterfactual,
+        "label_logliks_counterfactual": after,
+        "language_identified": None if np.isnan(row.language_confusion_rate) else ["en" if row.language_confusion_rate else "xx", 0.9],
+        "interventions": None,
+        "fluency": None,
+    }
+
+
+def _sample_line(dataset: str, task: str, language: str, doc_id: int, row, rng: np.random.Generator) -> dict:
+    text = f"Synthetic sentence {row.doc_key} in {language} " + "lorem ipsum " * int(rng.integers(3, 12))
+    record = _record(dataset, language, row, text.strip())
+    doc = {"index_id": int(row.doc_key), "category": record["gold_label"], "text": record["original"],
+           "language": language, "doc_key": int(row.doc_key)}
     line = {
         "doc_id": doc_id,
-        "doc": {
-            "index_id": int(row.index_id),
-            "category": LABELS[int(row.index_id) % 7],
-            "text": text,
-            "language": language,
-            "target_label": LABELS[(int(row.index_id) + 1) % 7],
-        },
-        "target": LABELS[(int(row.index_id) + 1) % 7],
-        "arguments": {"gen_args_0": {"arg_0": f"Classify and rewrite:\n{text}\n", "arg_1": {"until": [], "max_gen_toks": 256}}},
-        "resps": [[f"Counterfactual: {counterfactual}"]],
-        "filtered_resps": [str({"counterfactual": counterfactual, "prediction_original": "travel"})],
+        "doc": doc,
+        "target": LABELS.index(record["gold_label"]),
+        "arguments": {f"gen_args_{i}": {"arg_0": f"Classify: {record['original']}", "arg_1": f" {label}"} for i, label in enumerate(LABELS)},
+        "resps": [[[value, False]] for value in record["model_label_logliks"]],
+        "filtered_resps": [json.dumps(record, ensure_ascii=False), *[[value, False] for value in record["model_label_logliks"][1:]]],
         "filter": "macro",
     }
-    metrics = {name: float(getattr(row, name)) for name in TASK_METRIC_NAMES if not np.isnan(getattr(row, name))}
+    metrics = {name: float(getattr(row, name)) for name in REPORTED_NAMES if not np.isnan(getattr(row, name))}
     line["metrics"] = list(metrics)
-    line.update({"doc_hash": f"{row.index_id:064x}", "prompt_hash": "0" * 64, "target_hash": "1" * 64})
+    line.update({"doc_hash": f"{int(row.doc_key):064x}", "prompt_hash": "0" * 64, "target_hash": "1" * 64})
     line.update(metrics)
     return line
 
@@ -123,39 +202,40 @@ def write_lm_eval_run(
     documents: pd.DataFrame,
     *,
     when: datetime = datetime(2025, 1, 2, 3, 4, 5, 678901),
-    task_version: float = 1.0,
-    signature: str = SIGNATURE,
+    task_version: float = 2.0,
+    signature_fields: dict[str, str] | None = None,
     other_tasks: tuple[str, ...] = (),
     seed: int = 0,
 ) -> Path:
-    """Write one lm-eval run of ``model`` over the languages in ``documents``; return the results file."""
+    """Write one lm-eval run of ``model`` over the datasets and languages in ``documents``; return the results file."""
     rng = np.random.default_rng(seed)
     folder = Path(out_dir) / sanitized(model)
     folder.mkdir(parents=True, exist_ok=True)
     date_id = when.isoformat().replace(":", "-")
     results: dict = {"results": {}, "group_subtasks": {}, "configs": {}, "versions": {}, "n-shot": {}, "higher_is_better": {}, "n-samples": {}}
     own = documents[documents["model"] == model]
-    for language, group in own.groupby("language", sort=True):
-        task = f"macro_sib200_{language}"
+    for (dataset, language), group in own.groupby(["dataset", "language"], sort=True):
+        task = f"macro_{dataset}_{language}"
         entry = {"alias": task}
-        for name in TASK_METRIC_NAMES:
-            value = _aggregate(group[name], name)
-            if value is not None:
-                entry[f"{name},macro"] = value
+        for name in REPORTED_NAMES:
+            present = group[name].dropna()
+            if len(present):
+                entry[f"{name},macro"] = float(present.mean())
                 entry[f"{name}_stderr,macro"] = "N/A"
         results["results"][task] = entry
         results["group_subtasks"][task] = []
-        results["configs"][task] = {"task": task, "tag": ["macro_sib200"], "metadata": {"version": task_version, "sib200_language": language, "signature": signature}}
+        results["configs"][task] = {
+            "task": task, "tag": [f"macro_{dataset}"],
+            "metadata": {"version": task_version, "macro_dataset": dataset, "macro_language": language,
+                         "signature": signature(dataset, **(signature_fields or {}))},
+        }
         results["versions"][task] = task_version
         results["n-shot"][task] = 0
-        results["higher_is_better"][task] = {
-            "flip_rate": True, "target_rate": True, "minimality": False, "fluency": False, "faithfulness": True,
-            "faithfulness_defined": True, "copy_rate": False, "empty_rate": False, "language_confusion_rate": False, "accuracy": True,
-        }
+        results["higher_is_better"][task] = {name: BY_NAME[name].higher_is_better for name in REPORTED_NAMES}
         results["n-samples"][task] = {"original": len(group), "effective": len(group)}
         with (folder / f"samples_{task}_{date_id}.jsonl").open("w", encoding="utf-8") as handle:
             for doc_id, row in enumerate(group.itertuples(index=False)):
-                handle.write(json.dumps(_sample_line(task, language, doc_id, row, rng), ensure_ascii=False) + "\n")
+                handle.write(json.dumps(_sample_line(dataset, task, language, doc_id, row, rng), ensure_ascii=False) + "\n")
     for task in other_tasks:
         results["results"][task] = {"alias": task, "acc,none": 0.5, "acc_stderr,none": 0.01}
         results["versions"][task] = 1.0
@@ -194,14 +274,17 @@ def test_layout_matches_lm_eval_helpers(tmp_path):
     assert get_latest_filename(get_results_filenames(names)) == str(new)
     assert len(get_sample_results_filenames(names)) == 4
     samples = [json.loads(line) for line in (tmp_path / "org__model-1B" / f"samples_macro_sib200_fra_Latn_{new.stem[8:]}.jsonl").open()]
-    assert [s["doc"]["index_id"] for s in samples] == [1, 2, 3, 4, 5]
+    assert [s["doc"]["doc_key"] for s in samples] == [1, 2, 3, 4, 5]
+    assert json.loads(samples[0]["filtered_resps"][0])["doc_key"] == 1
 
 
-def test_synthetic_documents_follow_the_task_rules():
+def test_synthetic_documents_follow_the_registry_populations():
     docs = synthetic_documents({"a": 0.0, "b": 2.0}, ["fra_Latn", "ace_Arab"], n_documents=400, seed=1)
     assert len(docs) == 2 * 2 * 400
-    # ace_Arab has no language-ID code in the table, so confusion is undefined there.
+    # ace_Arab is one the identifier cannot judge, so confusion is undefined there.
     assert docs.loc[docs["language"] == "ace_Arab", "language_confusion_rate"].isna().all()
-    assert docs.loc[docs["empty_rate"] == 1, "fluency"].isna().all()
-    means = docs.groupby("model")["flip_rate"].mean()
+    assert docs.loc[docs["empty_rate"] == 1, "copy_rate"].isna().all()
+    assert (docs["minimality"].notna() == (docs["valid_rate"] == 1)).all()
+    np.testing.assert_allclose(docs["score"], np.where(docs["valid_rate"] == 1, 1 - docs["minimality"], 0.0))
+    means = docs.groupby("model")["valid_rate"].mean()
     assert means["b"] > means["a"] + 0.1

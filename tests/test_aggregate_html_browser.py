@@ -1,4 +1,5 @@
-"""The HTML report in a real headless browser: its sorting and filtering scripts run.
+"""The HTML report in a real headless browser: its sorting and filtering scripts run, and
+the examples links lead to example documents.
 
 Needs Debian's chromium (``apt-get install -y chromium``; .ci/run installs it). Outside
 CI it is skipped where chromium is missing; in CI (``CI=true``) a missing browser fails.
@@ -13,23 +14,32 @@ import subprocess
 
 import pytest
 
+from macro_bench.aggregate.metric_specs import REPORTED_NAMES
 from macro_bench.cli import main
 from tests.test_aggregate_fixtures import synthetic_documents, write_lm_eval_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 PROBE = """<script>
-var header = document.querySelectorAll('#ranking th')[3];
+var header = document.querySelectorAll('#table-sib200-ranking th')[3];
 header.click();
-var descending = document.querySelector('#ranking tbody tr').cells[1].textContent;
+var descending = document.querySelector('#table-sib200-ranking tbody tr').cells[1].textContent;
 header.click();
-var ascending = document.querySelector('#ranking tbody tr').cells[1].textContent;
-var filter = document.querySelector('input.filter[data-table="by-language-family"]');
-filter.value = 'Sino-Tibetan';
+var ascending = document.querySelector('#table-sib200-ranking tbody tr').cells[1].textContent;
+var filter = document.querySelector('input.filter[data-table="table-sib200-by-language"]');
+filter.value = 'zho_Hans';
 filter.dispatchEvent(new Event('input'));
-var shown = Array.prototype.filter.call(document.querySelectorAll('#by-language-family tbody tr'),
-  function(row){ return row.style.display !== 'none'; }).length;
-document.title = 'PROBE|' + descending + '|' + ascending + '|' + shown + '|' + document.querySelectorAll('svg').length;
+var rows = Array.prototype.filter.call(document.querySelectorAll('#table-sib200-by-language tbody tr'),
+  function(row){ return row.style.display !== 'none'; });
+var link = rows[0].querySelector('a[href^="#ex-"]');
+link.click();
+var target = document.getElementById(location.hash.slice(1));
+var examples = target.querySelectorAll('.example');
+var marks = target.querySelectorAll('.example ins').length;
+var gates = examples[0].querySelectorAll('.gate').length;
+var rendered = target.getBoundingClientRect().height > 100 ? 'visible' : 'hidden';
+document.title = ['PROBE', descending, ascending, rows.length, document.querySelectorAll('svg').length,
+  location.hash, examples.length, marks > 0, gates, rendered].join('|');
 </script></body>"""
 
 
@@ -49,8 +59,12 @@ def test_tables_sort_and_filter_in_a_browser(tmp_path):
     ).stdout
     title = re.search(r"<title>PROBE\|([^<]*)</title>", dom)
     assert title, "the probe script did not run"
-    descending, ascending, shown, plots = title.group(1).split("|")
+    descending, ascending, shown, plots, anchor, examples, marked, gates, rendered = title.group(1).split("|")
     # Column 3 is the score: sorting it puts the strongest model first, then last.
     assert (descending, ascending) == ("org/high-1B", "org/low-1B")
-    assert shown == "3"  # one Sino-Tibetan row per model
-    assert plots == "12"
+    assert shown == "3"  # one zho_Hans row per model
+    assert plots == str(2 * len(REPORTED_NAMES) + 1)
+    # The row's examples link opens that model x language's examples: 6 documents, the
+    # edits highlighted, each with its gates.
+    assert anchor.startswith("#ex-sib200-") and anchor.endswith("-zho_Hans")
+    assert (examples, marked, gates, rendered) == ("6", "true", "9", "visible")

@@ -29,10 +29,8 @@ def board(documents):
 
 
 def expected_by_language(documents: pd.DataFrame) -> pd.DataFrame:
-    frame = documents.assign(score=documents["flip_rate"] * (1 - documents["minimality"]))
-    means = frame.groupby(["model", "language"]).mean(numeric_only=True)
-    means["fluency"] = np.exp(np.log(frame["fluency"]).groupby([frame["model"], frame["language"]]).mean())
-    return means
+    # pandas' mean skips NaN: each metric over the documents where it is defined.
+    return documents.groupby(["model", "language"]).mean(numeric_only=True)
 
 
 def value(table: pd.DataFrame, **where) -> float:
@@ -43,11 +41,33 @@ def value(table: pd.DataFrame, **where) -> float:
     return float(table.loc[mask, "value"].iloc[0])
 
 
-def test_per_language_values_are_document_means_and_geometric_fluency(board, documents):
+def test_per_language_values_are_means_over_each_metrics_own_documents(board, documents):
     expected = expected_by_language(documents)
+    counts = documents.groupby(["model", "language"]).count()
     for (model, language), row in expected.iterrows():
-        for metric in ("score", "flip_rate", "minimality", "fluency", "accuracy"):
+        for metric in ("score", "valid_rate", "minimality", "fluency", "copy_rate", "faithfulness", "accuracy"):
             assert value(board.by_language, model=model, language=language, metric=metric) == pytest.approx(row[metric])
+        for metric in ("minimality", "faithfulness", "copy_rate", "score"):
+            n = board.by_language.set_index(["model", "language", "metric"]).loc[(model, language, metric), "n_documents"]
+            assert n == counts.loc[(model, language), metric]
+    # Hand-computed: minimality averages valid documents only, score counts invalid ones as 0.
+    cell = documents[(documents["model"] == "org/weak-1B") & (documents["language"] == "fra_Latn")]
+    valid = cell[cell["valid_rate"] == 1]
+    assert value(board.by_language, model="org/weak-1B", language="fra_Latn", metric="minimality") == pytest.approx(
+        valid["minimality"].sum() / len(valid))
+    assert value(board.by_language, model="org/weak-1B", language="fra_Latn", metric="score") == pytest.approx(
+        (1 - valid["minimality"]).sum() / len(cell))
+
+
+def test_reported_metrics_are_exactly_the_registrys(board):
+    from macro_bench.metrics.registry import BY_NAME, NAMES
+
+    assert set(board.overall["metric"]) == set(NAMES)
+    assert board.overall["metric"].drop_duplicates().tolist()[:3] == ["score", "valid_rate", "minimality"]
+    for metric in NAMES:
+        n = board.overall.loc[board.overall["metric"] == metric, "n_documents"]
+        if BY_NAME[metric].population == "all":
+            assert (n == 6 * 80).all()
 
 
 def test_family_and_overall_values_average_languages_first(board, documents):
@@ -74,7 +94,7 @@ def test_intervals_contain_the_estimate_and_ranking_follows_score(board):
     assert board.models["rank"].tolist() == [1, 2]
 
 
-def test_language_confusion_stays_undefined_where_a_language_has_no_value(board):
+def test_language_confusion_is_undefined_where_the_identifier_cannot_judge(board):
     undefined = board.by_language[(board.by_language["metric"] == "language_confusion_rate") & (board.by_language["language"] == "ace_Arab")]
     assert undefined["value"].isna().all()
     # Austronesian (only ace_Arab here) has no defined value and is not counted.
@@ -101,7 +121,7 @@ def test_unknown_or_all_seen_families_are_errors(documents):
 
 
 def test_models_are_compared_on_shared_documents_only_and_the_rest_is_listed(documents):
-    partial = documents[~((documents["model"] == "org/weak-1B") & ((documents["language"] == "yor_Latn") | (documents["index_id"] > 70)))]
+    partial = documents[~((documents["model"] == "org/weak-1B") & ((documents["language"] == "yor_Latn") | (documents["doc_key"].astype(int) > 70)))]
     problems = Problems(echo=False)
     board = build_leaderboard(partial, MODELS, Settings(n_resamples=50), problems)
     assert "yor_Latn" not in set(board.by_language["language"])
@@ -112,7 +132,7 @@ def test_models_are_compared_on_shared_documents_only_and_the_rest_is_listed(doc
     assert coverage.loc[("org/strong-1B", "fra_Latn"), "documents_used"] == 70
     assert coverage.loc[("org/strong-1B", "yor_Latn"), "documents_left_out"] == 80
     assert not board.coverage.complete
-    shared = documents[(documents["index_id"] <= 70) & (documents["language"] == "fra_Latn") & (documents["model"] == "org/strong-1B")]
+    shared = documents[(documents["doc_key"].astype(int) <= 70) & (documents["language"] == "fra_Latn") & (documents["model"] == "org/strong-1B")]
     assert value(board.by_language, model="org/strong-1B", language="fra_Latn", metric="flip_rate") == pytest.approx(shared["flip_rate"].mean())
 
 

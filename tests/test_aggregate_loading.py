@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from macro_bench.aggregate.loading import load_runs
@@ -26,8 +27,8 @@ def quiet(strict: bool = False) -> Problems:
     return Problems(strict=strict, echo=False)
 
 
-def samples_file(results: Path, language: str) -> Path:
-    return results.with_name(f"samples_macro_sib200_{language}_{results.stem.removeprefix('results_')}.jsonl")
+def samples_file(results: Path, language: str, dataset: str = "sib200") -> Path:
+    return results.with_name(f"samples_macro_{dataset}_{language}_{results.stem.removeprefix('results_')}.jsonl")
 
 
 def test_reads_every_document_with_its_metrics(tmp_path, documents):
@@ -35,12 +36,46 @@ def test_reads_every_document_with_its_metrics(tmp_path, documents):
     write_lm_eval_run(tmp_path, "org/other-2B", documents)
     runs = load_runs([tmp_path], quiet())
     assert len(runs.documents) == len(documents)
-    merged = runs.documents.merge(documents, on=["model", "language", "index_id"], suffixes=("", "_expected"))
+    merged = runs.documents.merge(documents, on=["dataset", "model", "language", "doc_key"], suffixes=("", "_expected"))
     assert len(merged) == len(documents)
-    np.testing.assert_allclose(merged["minimality"], merged["minimality_expected"])
-    np.testing.assert_array_equal(merged["fluency"].isna(), merged["fluency_expected"].isna())
+    for metric in ("score", "minimality", "fluency", "language_confusion_rate"):
+        np.testing.assert_allclose(merged[metric], merged[f"{metric}_expected"], equal_nan=True)
     assert set(runs.task_runs["signature"]) == {runs.task_runs["signature"].iloc[0]}
+    assert set(runs.task_runs["dataset"]) == {"sib200"}
     assert runs.problems.warnings == []
+
+
+def test_datasets_are_read_from_task_names_and_metadata(tmp_path, documents):
+    xnli = documents.assign(dataset="xnli")
+    write_lm_eval_run(tmp_path, MODEL, pd.concat([documents, xnli]))
+    runs = load_runs([tmp_path], quiet())
+    assert sorted(runs.task_runs["task"].unique())[:2] == ["macro_sib200_fra_Latn", "macro_sib200_yor_Latn"]
+    assert runs.documents.groupby("dataset").size().to_dict() == {"sib200": 36, "xnli": 36}
+    assert set(runs.task_runs.loc[runs.task_runs["dataset"] == "xnli", "task"]) == {f"macro_xnli_{c}" for c in LANGUAGES}
+
+
+def test_string_doc_keys_are_read(tmp_path, documents):
+    results = write_lm_eval_run(tmp_path, MODEL, documents)
+    path = samples_file(results, "fra_Latn")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in lines:
+        line["doc"]["doc_key"] = f"xnli-{line['doc']['doc_key']}"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    runs = load_runs([tmp_path], quiet())
+    keys = runs.documents.loc[runs.documents["language"] == "fra_Latn", "doc_key"]
+    assert keys.str.startswith("xnli-").all() and len(keys) == 12
+
+
+def test_protocol_1_runs_are_left_out_by_name(tmp_path, documents):
+    results = write_lm_eval_run(tmp_path, MODEL, documents)
+    path = samples_file(results, "zho_Hans")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in lines:
+        line.pop("score", None)
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    runs = load_runs([tmp_path], quiet())
+    assert "zho_Hans" not in set(runs.documents["language"])
+    assert any(str(path) in w and "not a protocol-2 run" in w for w in runs.problems.warnings)
 
 
 def test_newest_run_per_model_and_task_is_used_and_the_older_listed(tmp_path, documents):
@@ -65,7 +100,7 @@ def test_other_tasks_are_ignored_and_listed(tmp_path, documents):
 
 def test_folder_with_only_other_tasks_is_an_error_naming_them(tmp_path, documents):
     write_lm_eval_run(tmp_path, MODEL, documents.iloc[0:0], other_tasks=("arc_easy",))
-    with pytest.raises(InputError, match=r"no macro_sib200_\* results.*arc_easy"):
+    with pytest.raises(InputError, match=r"no macro_<dataset>_<lang_Script> results.*arc_easy"):
         load_runs([tmp_path], quiet())
 
 
@@ -121,12 +156,18 @@ def test_samples_that_disagree_with_results_are_reported(tmp_path, documents):
     assert any("samples_macro_sib200_yor_Latn" in w and "flip_rate 0.987" in w for w in runs.problems.warnings)
 
 
-def test_mismatched_task_versions_and_signatures_are_warned(tmp_path, documents):
+def test_conditional_metrics_are_checked_over_their_own_documents(tmp_path, documents):
+    # lm-eval averages minimality over valid documents only; so does the check, and it passes.
+    write_lm_eval_run(tmp_path, MODEL, documents)
+    assert documents["minimality"].isna().any()
+    assert load_runs([tmp_path], quiet()).problems.warnings == []
+
+
+def test_mismatched_task_versions_are_warned(tmp_path, documents):
     write_lm_eval_run(tmp_path, MODEL, documents, task_version=1.0)
-    write_lm_eval_run(tmp_path, "org/other-2B", documents, task_version=2.0, signature="macro-bench:0.2.0|K:4")
+    write_lm_eval_run(tmp_path, "org/other-2B", documents, task_version=2.0)
     runs = load_runs([tmp_path], quiet())
     assert any("task versions differ" in w and "version 2.0" in w for w in runs.problems.warnings)
-    assert any("different metric signatures" in w and "K:4" in w for w in runs.problems.warnings)
     with pytest.raises(InputError, match="task versions differ"):
         load_runs([tmp_path], quiet(strict=True))
 
@@ -136,7 +177,7 @@ def test_repeated_documents_keep_the_first(tmp_path, documents):
     path = samples_file(results, "fra_Latn")
     first = path.read_text().splitlines()[0]
     with path.open("a") as handle:
-        handle.write(first.replace('"minimality": ', '"minimality": 0.0, "x": ') + "\n")
+        handle.write(first.replace('"score": ', '"score": 0.0, "x": ') + "\n")
     runs = load_runs([tmp_path], quiet())
     assert (runs.documents["language"] == "fra_Latn").sum() == 12
     assert any("1 repeated document" in w for w in runs.problems.warnings)

@@ -75,9 +75,11 @@ def test_real_lm_eval_files_load_without_warnings_and_match_lm_eval_aggregates(l
     assert problems.warnings == []
     assert sorted(runs.models) == ["org/copier-1B", "org/editor-1B"]
     assert len(runs.documents) == 2 * 2 * 3
-    assert runs.task_runs["signature"].str.startswith("macro-bench:").all()
+    assert runs.task_runs["signature"].str.contains("|protocol:2|", regex=False).all()
+    assert set(runs.task_runs["dataset"]) == {"sib200"} and sorted(set(runs.documents["doc_key"])) == ["1", "2", "3"]
     copier = runs.documents[runs.documents["model"] == "org/copier-1B"]
-    assert (copier["copy_rate"] == 1).all() and (copier["flip_rate"] == 0).all()
+    assert (copier["copy_rate"] == 1).all() and (copier["valid_rate"] == 0).all() and (copier["score"] == 0).all()
+    assert copier["minimality"].isna().all()  # defined for valid counterfactuals only
     editor = runs.documents[runs.documents["model"] == "org/editor-1B"]
     assert (editor["flip_rate"] == 1).all()
     assert KEYWORDS["travel"][0] == "hotel"
@@ -93,3 +95,8 @@ def test_leaderboard_and_compare_on_real_lm_eval_files(lm_eval_output, tmp_path)
     overall = pd.read_csv(tmp_path / "cmp" / "compare_overall.csv").set_index("metric")
     assert overall.loc["flip_rate", "difference"] == 1.0
     assert overall.loc["copy_rate", "difference"] == -1.0
+    # The examples view re-reads lm-eval's own records: the editor's edit is the keyword.
+    html = (tmp_path / "board" / "leaderboard.html").read_text()
+    assert "<del>football</del>" in html and "<ins>hotel</ins>" in html
+    examples = pd.read_csv(tmp_path / "board" / "leaderboard_examples.csv")
+    assert set(examples.loc[examples["model"] == "org/copier-1B", "picked_as"]) == {"copy"}

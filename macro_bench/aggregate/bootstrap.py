@@ -1,10 +1,10 @@
 """Resampling statistics: bootstrap weights, percentile intervals, sign-flip p-values.
 
-Resampling is over documents, identified by their SIB-200 ``index_id``. One weight
-matrix serves every model and language: row ``r`` says how often each document is drawn
-in replicate ``r``, and a group's replicate is its weighted mean (a matrix product), so
-no Python loop runs per document or per group. Because SIB-200 is a parallel corpus, the
-same ``index_id`` is the same sentence in every language; drawing it jointly everywhere
+Resampling is over the documents of one dataset, identified by their ``doc_key``. One
+weight matrix serves every model and language: row ``r`` says how often each document is
+drawn in replicate ``r``, and a group's replicate is its weighted mean (a matrix product),
+so no Python loop runs per document or per group. Because the datasets are parallel
+corpora, the same ``doc_key`` is the same document in every language; drawing it jointly everywhere
 is a cluster bootstrap that keeps the correlation between languages and between models,
 which makes family averages' intervals honest and model differences paired.
 

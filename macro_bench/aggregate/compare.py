@@ -1,12 +1,13 @@
-"""Paired comparison of two models on the documents both were scored on.
+"""Paired comparison of two models on the documents of one dataset both were scored on.
 
 Per metric, per language, per language family and overall: A, B, the difference A - B
 with a paired cluster-bootstrap interval, and a two-sided sign-flip permutation p-value
-(A and B swapped per document, jointly across languages for the same ``index_id``,
+(A and B swapped per document, jointly across languages for the same ``doc_key``,
 so the test respects the parallel corpus as the bootstrap does). Only documents where
 both models have the metric count, so a difference is never one of document sets.
-Geometric metrics (fluency) are tested on the mean log ratio, whose sign is that of the
-difference of geometric means. "Better" follows each metric's direction.
+"Better" follows each metric's direction. Fluency gets no difference and no verdict
+when the two runs' fluency scorers differ (``fluency_comparable=False``, e.g. each model
+scored itself): the two values are then on different scales.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ from macro_bench.aggregate.bootstrap import bootstrap_weights, sign_flips, two_s
 from macro_bench.aggregate.coverage import Coverage, shared_coverage
 from macro_bench.aggregate.hierarchy import average_all, average_groups
 from macro_bench.aggregate.leaderboard import Settings, language_table
-from macro_bench.aggregate.metric_specs import REPORTED, MetricSpec
+from macro_bench.aggregate.metric_specs import FLUENCY, REPORTED, MetricSpec
 from macro_bench.aggregate.panel import Panel, build_panel, language_means
 from macro_bench.aggregate.problems import InputError, Problems
-from macro_bench.aggregate.summary import summarize, to_natural_scale
+from macro_bench.aggregate.summary import summarize
 
 LEVELS = ("language", "language_family", "overall")
 
 
+NO_VERDICT = "no verdict"
+
+
 @dataclass
 class Comparison:
+    dataset: str
     model_a: str
     model_b: str
     by_language: pd.DataFrame
@@ -41,12 +46,13 @@ class Comparison:
     languages: pd.DataFrame
     settings: Settings
     alpha: float
+    fluency_comparable: bool = True
     problems: Problems = field(default_factory=Problems)
 
 
 def _pair_presence(panel: Panel) -> None:
     # A document counts for a metric only where both models have it.
-    n_docs, n_languages = len(panel.doc_ids), len(panel.languages)
+    n_docs, n_languages = len(panel.doc_keys), len(panel.languages)
     shared_masks: dict[int, np.ndarray] = {}
     for spec in panel.metrics:
         mask = panel.present[spec.name]
@@ -72,11 +78,17 @@ def _qvalues(pvalues: np.ndarray) -> np.ndarray:
     return out
 
 
-def _level_table(spec, stats_a, stats_b, flip_stats, settings, alpha, labels: dict[str, object], **counts) -> pd.DataFrame:
-    a, a_low, a_high = summarize(to_natural_scale(spec, stats_a), settings.confidence)
-    b, b_low, b_high = summarize(to_natural_scale(spec, stats_b), settings.confidence)
-    difference, low, high = summarize(to_natural_scale(spec, stats_a) - to_natural_scale(spec, stats_b), settings.confidence)
+def _level_table(spec, stats_a, stats_b, flip_stats, settings, alpha, labels: dict[str, object], comparable: bool,
+                 **counts) -> pd.DataFrame:
+    a, a_low, a_high = summarize(stats_a, settings.confidence)
+    b, b_low, b_high = summarize(stats_b, settings.confidence)
+    difference, low, high = summarize(stats_a - stats_b, settings.confidence)
     pvalue = two_sided_pvalues(flip_stats)
+    better = _better(spec, difference, pvalue, alpha)
+    if not comparable:
+        nothing = np.full(np.shape(difference), np.nan)
+        difference, low, high, pvalue = nothing, nothing, nothing, nothing
+        better = np.full(np.shape(nothing), NO_VERDICT)
     table = pd.DataFrame(
         {
             **labels,
@@ -87,7 +99,7 @@ def _level_table(spec, stats_a, stats_b, flip_stats, settings, alpha, labels: di
             "difference": difference, "ci_low": low, "ci_high": high,
             "p_value": pvalue,
             "q_value": _qvalues(np.atleast_1d(pvalue)),
-            "better": _better(spec, difference, pvalue, alpha),
+            "better": better,
             **counts,
         },
         index=range(np.size(difference)),
@@ -96,6 +108,8 @@ def _level_table(spec, stats_a, stats_b, flip_stats, settings, alpha, labels: di
 
 
 def _verdict(tables: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
+    # A metric without a verdict (fluency between different scorers) has no p-values,
+    # so it counts 0 languages compared.
     rows = []
     for level, table in tables.items():
         for metric, group in table.groupby("metric", sort=False):
@@ -123,14 +137,18 @@ def compare_models(
     settings: Settings = Settings(),
     alpha: float = 0.05,
     problems: Problems | None = None,
+    dataset: str = "",
+    fluency_comparable: bool = True,
 ) -> Comparison:
+    """Compare A and B on one dataset's ``documents``."""
     problems = problems or Problems()
+    where = f"dataset {dataset}: " if dataset else ""
     coverage = shared_coverage(documents, [model_a, model_b])
     if coverage.shared.empty:
-        raise InputError(f"{model_a} and {model_b} share no scored document (same language and index_id)")
+        raise InputError(f"{where}{model_a} and {model_b} share no scored document (same language and doc_key)")
     if not coverage.languages_left_out.empty:
         problems.warn(
-            "languages left out because only one model has them: "
+            f"{where}languages left out because only one model has them: "
             + "; ".join(f"{r.language} (missing for {r.models_without})" for r in coverage.languages_left_out.itertuples())
         )
     languages = language_table(sorted(coverage.shared["language"].unique()), problems)
@@ -140,8 +158,8 @@ def compare_models(
 
     panel = build_panel(coverage.shared, [model_a, model_b], codes)
     _pair_presence(panel)
-    weights = bootstrap_weights(len(panel.doc_ids), settings.n_resamples, settings.seed)
-    flips = sign_flips(len(panel.doc_ids), settings.n_resamples, settings.seed + 1)
+    weights = bootstrap_weights(len(panel.doc_keys), settings.n_resamples, settings.seed)
+    flips = sign_flips(len(panel.doc_keys), settings.n_resamples, settings.seed + 1)
     means = language_means(panel, weights)
 
     tables: dict[str, list[pd.DataFrame]] = {level: [] for level in LEVELS}
@@ -149,9 +167,9 @@ def compare_models(
         per_language = means[spec.name]
         per_family, n_languages = average_groups(per_language, family_codes, len(families))
         per_model, _ = average_all(per_family)
-        # Sign-flip statistic: mean paired difference per language (in log space for
-        # geometric metrics), then averaged up exactly as the values are.
-        shape = (len(panel.doc_ids), 2, len(codes))
+        # Sign-flip statistic: mean paired difference per language, then averaged up
+        # exactly as the values are.
+        shape = (len(panel.doc_keys), 2, len(codes))
         values = panel.values[spec.name].reshape(shape)
         joint = panel.present[spec.name].reshape(shape)[:, 0, :]
         n_joint = joint.sum(axis=0)
@@ -159,26 +177,29 @@ def compare_models(
             flip_language = (flips @ (values[:, 0, :] - values[:, 1, :])) / n_joint
         flip_family, _ = average_groups(flip_language, family_codes, len(families))
         flip_overall, _ = average_all(flip_family)
+        comparable = fluency_comparable or spec.name != FLUENCY
         tables["language"].append(
             _level_table(spec, per_language[:, 0], per_language[:, 1], flip_language, settings, alpha,
-                         {"language": codes}, n_documents=n_joint.astype(np.int64))
+                         {"language": codes}, comparable, n_documents=n_joint.astype(np.int64))
         )
         tables["language_family"].append(
             _level_table(spec, per_family[:, 0], per_family[:, 1], flip_family, settings, alpha,
-                         {"language_family": families}, n_languages=n_languages[0].astype(np.int64))
+                         {"language_family": families}, comparable, n_languages=n_languages[0].astype(np.int64))
         )
         tables["overall"].append(
-            _level_table(spec, per_model[:, :1], per_model[:, 1:], flip_overall[:, None], settings, alpha, {})
+            _level_table(spec, per_model[:, :1], per_model[:, 1:], flip_overall[:, None], settings, alpha, {}, comparable,
+                         n_documents=np.array([n_joint.sum()], dtype=np.int64))
         )
     by_language = pd.concat(tables["language"], ignore_index=True).merge(languages, on="language", how="left")
     by_family = pd.concat(tables["language_family"], ignore_index=True)
     overall = pd.concat(tables["overall"], ignore_index=True)
     verdict = _verdict({"language": by_language, "language_family": by_family}, alpha)
-    return Comparison(model_a, model_b, by_language, by_family, overall, verdict, coverage, languages, settings, alpha, problems)
+    return Comparison(dataset, model_a, model_b, by_language, by_family, overall, verdict, coverage, languages, settings,
+                      alpha, fluency_comparable, problems)
 
 
 def verdict_sentence(comparison: Comparison, metric: str, level: str = "language") -> str:
-    """E.g. 'A better in 12 of 20 languages at p < 0.05, worse in 2.'"""
+    """E.g. 'A better on score in 12 of 20 languages at p < 0.05, worse in 2 (...).'"""
     row = comparison.verdict[(comparison.verdict["metric"] == metric) & (comparison.verdict["level"] == level)].iloc[0]
     unit = "languages" if level == "language" else "language families"
     return (

@@ -1,7 +1,7 @@
-"""Which documents each model was scored on, and the set all models share.
+"""Which documents each model was scored on in one dataset, and the set all models share.
 
 Models are compared only on documents every one of them was scored on (per language,
-by ``index_id``); a language some model lacks is left out entirely. The coverage table
+by ``doc_key``); a language some model lacks is left out entirely. The coverage table
 keeps what each model had and what was used, so nothing disappears unlisted.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 
 @dataclass
 class Coverage:
-    shared: pd.DataFrame  # the documents used: rows of every model on shared (language, index_id)
+    shared: pd.DataFrame  # the documents used: rows of every model on shared (language, doc_key)
     table: pd.DataFrame  # model, language, documents_scored, documents_used
     languages_left_out: pd.DataFrame  # language, models_without (languages no shared document survives in)
 
@@ -24,9 +24,9 @@ class Coverage:
 
 
 def shared_coverage(documents: pd.DataFrame, models: list[str]) -> Coverage:
-    keys = documents[["language", "index_id"]]
-    models_per_key = documents.groupby(["language", "index_id"], sort=False)["model"].transform("size")
-    # Loading keeps one row per (model, language, index_id), so a count equal to the
+    keys = documents[["language", "doc_key"]]
+    models_per_key = documents.groupby(["language", "doc_key"], sort=False)["model"].transform("size")
+    # Loading keeps one row per (model, language, doc_key), so a count equal to the
     # number of models means every model has the document.
     shared = documents.loc[models_per_key.to_numpy() == len(models)].reset_index(drop=True)
     scored = documents.groupby(["model", "language"]).size().rename("documents_scored")

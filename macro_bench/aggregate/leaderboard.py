@@ -1,9 +1,9 @@
-"""The leaderboard: every metric per model x language, x language family, per model
-family x language family, the overall score, and the held-out-family view.
+"""The leaderboard of one dataset: every metric per model x language, x language family,
+per model family x language family, the overall score, and the held-out-family view.
 
-Statistics: documents are pooled into a per-language value (mean; geometric mean for
-fluency), languages into a family value, families into an overall value, each level an
-unweighted mean of the one below. 95% intervals are percentile intervals of a cluster
+Statistics: documents are pooled into a per-language value (the mean over the documents
+where the metric is defined), languages into a family value, families into an overall
+value, each level an unweighted mean of the one below. Models are ranked by ``score``. 95% intervals are percentile intervals of a cluster
 bootstrap over documents (see :mod:`macro_bench.aggregate.bootstrap`), computed at every
 level from the same replicates. All models are compared on the documents they share.
 """
@@ -21,7 +21,7 @@ from macro_bench.aggregate.hierarchy import average_all, average_groups
 from macro_bench.aggregate.metric_specs import REPORTED, SCORE
 from macro_bench.aggregate.panel import build_panel, language_means
 from macro_bench.aggregate.problems import InputError, Problems
-from macro_bench.aggregate.summary import tidy, to_natural_scale
+from macro_bench.aggregate.summary import tidy
 
 UNKNOWN_FAMILY = "Unknown"
 
@@ -36,6 +36,7 @@ class Settings:
 
 @dataclass
 class Leaderboard:
+    dataset: str
     overall: pd.DataFrame
     by_language: pd.DataFrame
     by_language_family: pd.DataFrame
@@ -82,24 +83,42 @@ def _held_out_codes(families: list[str], seen: tuple[str, ...]) -> np.ndarray:
     return codes
 
 
+def language_families(codes: list[str]) -> list[str]:
+    from macro_bench.languages import load_languages
+
+    known = load_languages()
+    return sorted({known[c].family if c in known else UNKNOWN_FAMILY for c in codes})
+
+
+def _sum_groups(counts: np.ndarray, codes: np.ndarray, n_groups: int) -> np.ndarray:
+    members = np.zeros((len(codes), n_groups))
+    members[np.arange(len(codes)), codes] = 1.0
+    return counts @ members
+
+
 def build_leaderboard(
     documents: pd.DataFrame,
     model_families: dict[str, tuple[str, str]],
     settings: Settings = Settings(),
     problems: Problems | None = None,
+    dataset: str = "",
 ) -> Leaderboard:
-    """``model_families`` maps each model (in display order) to (family, how it was found)."""
+    """The leaderboard of one dataset's ``documents``.
+
+    ``model_families`` maps each model (in display order) to (family, how it was found).
+    """
     problems = problems or Problems()
     models = list(model_families)
+    where = f"dataset {dataset}: " if dataset else ""
     coverage = shared_coverage(documents, models)
     if coverage.shared.empty:
         raise InputError(
-            f"the {len(models)} models share no scored document (same language and index_id), "
+            f"{where}the {len(models)} models share no scored document (same language and doc_key), "
             "so they cannot be compared; see the coverage of each run"
         )
     if not coverage.languages_left_out.empty:
         problems.warn(
-            "languages left out because not every model has a document in them: "
+            f"{where}languages left out because not every model has a document in them: "
             + "; ".join(f"{r.language} (missing for {r.models_without})" for r in coverage.languages_left_out.itertuples())
         )
     languages = language_table(sorted(coverage.shared["language"].unique()), problems)
@@ -112,7 +131,7 @@ def build_leaderboard(
     held_out_codes = _held_out_codes(families, settings.seen_families) if settings.seen_families else None
 
     panel = build_panel(coverage.shared, models, language_codes)
-    weights = bootstrap_weights(len(panel.doc_ids), settings.n_resamples, settings.seed)
+    weights = bootstrap_weights(len(panel.doc_keys), settings.n_resamples, settings.seed)
     means = language_means(panel, weights)
     family_of_model = np.array(model_family_of, dtype=object)
 
@@ -123,26 +142,28 @@ def build_leaderboard(
         per_model, n_families = average_all(per_family)
         per_model_family, n_models = average_groups(per_family.transpose(0, 2, 1), model_family_codes, len(model_family_names))
         per_model_family = per_model_family.transpose(0, 2, 1)
+        n_documents = panel.n_present(spec.name)
+        n_documents_family = _sum_groups(n_documents, family_codes, len(families))
         # Languages a model-family average drew on: those defined for the family's models.
         n_languages_mf = np.stack([n_languages[model_family_codes == k].max(axis=0) for k in range(len(model_family_names))])
         c = settings.confidence
         by_language.append(
-            tidy(spec, to_natural_scale(spec, per_language), [("model", models), ("language", language_codes)], c,
-                 n_documents=panel.n_present(spec.name))
+            tidy(spec, per_language, [("model", models), ("language", language_codes)], c, n_documents=n_documents)
         )
         by_family.append(
-            tidy(spec, to_natural_scale(spec, per_family), [("model", models), ("language_family", families)], c,
-                 n_languages=n_languages)
+            tidy(spec, per_family, [("model", models), ("language_family", families)], c,
+                 n_languages=n_languages, n_documents=n_documents_family)
         )
-        overall.append(tidy(spec, to_natural_scale(spec, per_model), [("model", models)], c, n_language_families=n_families))
+        overall.append(tidy(spec, per_model, [("model", models)], c, n_language_families=n_families,
+                            n_documents=n_documents.sum(axis=1)))
         by_model_family.append(
-            tidy(spec, to_natural_scale(spec, per_model_family),
+            tidy(spec, per_model_family,
                  [("model_family", model_family_names), ("language_family", families)], c,
                  n_models=n_models.T, n_languages=n_languages_mf)
         )
         if held_out_codes is not None:
             split, n_split = average_groups(per_family, held_out_codes, 2)
-            seen, unseen = to_natural_scale(spec, split[..., 0]), to_natural_scale(spec, split[..., 1])
+            seen, unseen = split[..., 0], split[..., 1]
             table = tidy(spec, seen, [("model", models)], c, prefix="seen_", n_seen_families=n_split[:, 0])
             unseen_table = tidy(spec, unseen, [("model", models)], c, prefix="held_out_", n_held_out_families=n_split[:, 1])
             gap_table = tidy(spec, seen - unseen, [("model", models)], c, prefix="gap_")
@@ -173,6 +194,7 @@ def build_leaderboard(
     overall_table.insert(2, "rank", overall_table["model"].map(rank).astype("int64"))
     by_language_table = ranked(pd.concat(by_language, ignore_index=True)).merge(languages, on="language", how="left")
     return Leaderboard(
+        dataset=dataset,
         overall=overall_table,
         by_language=by_language_table,
         by_language_family=ranked(pd.concat(by_family, ignore_index=True)),

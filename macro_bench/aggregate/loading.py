@@ -3,16 +3,21 @@
 lm-eval 0.4.x with ``--output_path OUT --log_samples`` writes, per model,
 ``OUT/<model>/results_<datetime>.json`` (aggregates, versions, configs, model args) and
 ``OUT/<model>/samples_<task>_<datetime>.jsonl`` (one line per document, with that
-document's metric values). Statistics here are recomputed from the samples; the results
-file gives provenance and a cross-check. When a model ran a task more than once, the
-newest run (by the datetime in the file name, as lm-eval itself orders them) is used and
-the older one is listed as superseded.
+document's metric values and, in ``filtered_resps[0]``, its protocol-2 record). A
+macro-bench task is ``macro_<dataset>_<lang_Script>``; its dataset and language are read
+from ``configs.<task>.metadata`` (``macro_dataset``, ``macro_language``), else from the
+name. Documents are identified by their ``doc_key`` (shared by a document's parallel
+translations). Statistics here are recomputed from the samples; the results file gives
+provenance and a cross-check. When a model ran a task more than once, the newest run (by
+the datetime in the file name, as lm-eval itself orders them) is used and the older one
+is listed as superseded.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,10 +26,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from macro_bench.aggregate.metric_specs import BY_NAME, TASK_METRIC_NAMES
+from macro_bench.aggregate.metric_specs import BY_NAME, REPORTED_NAMES, SCORE
 from macro_bench.aggregate.problems import InputError, Problems
 
-TASK_PREFIX = "macro_sib200_"
+TASK_PATTERN = re.compile(r"^macro_(?P<dataset>[a-z0-9]+)_(?P<language>[a-z]{3}_[A-Z][a-z]{3})$")
+TASK_NAMES_HELP = "macro_<dataset>_<lang_Script>"
+DATASET_KEY, LANGUAGE_KEY = "macro_dataset", "macro_language"
 _LIST_AT_MOST = 8
 
 
@@ -34,6 +41,7 @@ class TaskRun:
 
     model: str
     task: str
+    dataset: str
     language: str
     results_file: Path
     run_datetime: datetime
@@ -56,7 +64,9 @@ class TaskRun:
 
 @dataclass
 class LoadedRuns:
-    documents: pd.DataFrame  # model, language, index_id, one float column per task metric (NaN: absent)
+    # dataset, model, language, doc_key (str), row (the line's position among the samples
+    # file's non-empty lines), one float column per registry metric (NaN: not defined).
+    documents: pd.DataFrame
     task_runs: pd.DataFrame  # provenance of each (model, task) used
     excluded: pd.DataFrame  # (model, task, file, reason) left out of every table
     superseded: pd.DataFrame  # older runs replaced by a newer one
@@ -151,10 +161,18 @@ def parse_results_file(
     run_datetime = _run_datetime(path, problems)
     task_runs = []
     for task, values in results["results"].items():
-        if not task.startswith(TASK_PREFIX):
+        named = TASK_PATTERN.match(task)
+        if not named:
             ignored_tasks[task].add(path)
             continue
-        language = task.removeprefix(TASK_PREFIX)
+        metadata = ((results.get("configs") or {}).get(task) or {}).get("metadata") or {}
+        dataset = str(metadata.get(DATASET_KEY) or named["dataset"])
+        language = str(metadata.get(LANGUAGE_KEY) or named["language"])
+        if (dataset, language) != (named["dataset"], named["language"]):
+            problems.warn(
+                f"{path}: task {task} records {DATASET_KEY}={dataset}, {LANGUAGE_KEY}={language} in its metadata; "
+                "the metadata is used"
+            )
         if not isinstance(values, dict):
             problems.warn(f"{path}: results for {task} are not an object; task skipped")
             continue
@@ -171,7 +189,6 @@ def parse_results_file(
         filters = sorted(reported)
         if len(filters) > 1:
             problems.warn(f"{path}: {task} has several filters ({', '.join(filters)}); using {filters[0]!r}")
-        metadata = (results.get("configs", {}).get(task) or {}).get("metadata") or {}
         n_samples = results.get("n-samples", {}).get(task)
         if isinstance(n_samples, dict):
             n_samples = n_samples.get("effective", n_samples.get("original"))
@@ -179,6 +196,7 @@ def parse_results_file(
             TaskRun(
                 model=str(model),
                 task=task,
+                dataset=dataset,
                 language=language,
                 results_file=path,
                 run_datetime=run_datetime,
@@ -199,74 +217,89 @@ def parse_results_file(
 
 @dataclass
 class SampleTable:
-    """The documents of one samples file: their index_id and one column per task metric."""
+    """The documents of one samples file: their doc_key, line position and metric values."""
 
-    index_ids: np.ndarray
-    values: np.ndarray  # (documents, len(TASK_METRIC_NAMES)); NaN where a document lacks the metric
+    doc_keys: np.ndarray  # str
+    rows: np.ndarray  # position among the file's non-empty lines (to re-read a record)
+    values: np.ndarray  # (documents, len(REPORTED_NAMES)); NaN where a document lacks the metric
 
 
-def _samples_schema():
+def _samples_schema(key_type):
     import pyarrow as pa
 
-    document = pa.struct([("index_id", pa.int64()), ("language", pa.string())])
+    document = pa.struct([("doc_key", key_type), ("language", pa.string())])
     fields = [("doc_id", pa.int64()), ("doc", document), ("filter", pa.string())]
-    return pa.schema(fields + [(name, pa.float64()) for name in TASK_METRIC_NAMES])
+    return pa.schema(fields + [(name, pa.float64()) for name in REPORTED_NAMES])
 
 
 def _parse_fast(path: Path):
     """Whole-file parse in C++ (pyarrow comes with lm-eval, through datasets).
 
-    Reads only the fields used, several times faster than json.loads per line; returns
-    None on anything unexpected so the line-by-line parser can say which line is wrong.
+    Reads only the fields used, several times faster than json.loads per line. A
+    dataset's ``doc_key`` is an integer (SIB-200's ``index_id``) or a string, so both are
+    tried. Returns None on anything unexpected so the line-by-line parser can say which
+    line is wrong.
     """
+    import pyarrow as pa
     import pyarrow.json as pa_json
 
-    try:
-        table = pa_json.read_json(
-            path, parse_options=pa_json.ParseOptions(explicit_schema=_samples_schema(), unexpected_field_behavior="ignore")
-        )
-    except Exception:  # pyarrow raises several types for malformed input; the slow path explains
+    for key_type in (pa.int64(), pa.string()):
+        try:
+            table = pa_json.read_json(
+                path, parse_options=pa_json.ParseOptions(explicit_schema=_samples_schema(key_type), unexpected_field_behavior="ignore")
+            )
+            break
+        except Exception:  # pyarrow raises several types for malformed input; the slow path explains
+            continue
+    else:
         return None
     document = table.column("doc").combine_chunks()
-    index_ids = document.field("index_id").to_numpy(zero_copy_only=False)
-    if document.null_count or np.isnan(index_ids.astype(float)).any():
+    keys = document.field("doc_key")
+    if document.null_count or keys.null_count:
         return None
     return {
-        "index_id": index_ids.astype(np.int64),
+        "doc_key": np.asarray([str(key) for key in keys.to_pylist()], dtype=object),
+        "row": np.arange(table.num_rows, dtype=np.int64),
         "language": document.field("language").to_pylist(),
         "filter": table.column("filter").to_pylist(),
         "values": np.column_stack(
-            [table.column(name).to_numpy(zero_copy_only=False).astype(np.float64) for name in TASK_METRIC_NAMES]
+            [table.column(name).to_numpy(zero_copy_only=False).astype(np.float64) for name in REPORTED_NAMES]
         )
         if table.num_rows
-        else np.empty((0, len(TASK_METRIC_NAMES))),
+        else np.empty((0, len(REPORTED_NAMES))),
         "bad_lines": [],
     }
 
 
 def _parse_lines(path: Path) -> dict:
-    index_ids, languages, filters, rows, bad_lines = [], [], [], [], []
+    keys, positions, languages, filters, rows, bad_lines = [], [], [], [], [], []
     with path.open(encoding="utf-8", errors="replace") as handle:
+        position = -1
         for line_number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            position += 1
             try:
                 sample = json.loads(line)
                 doc = sample["doc"] if isinstance(sample.get("doc"), dict) else {}
-                index_id = int(doc.get("index_id", sample.get("doc_id")))
-                values = [math.nan if sample.get(name) is None else float(sample[name]) for name in TASK_METRIC_NAMES]
+                key = doc["doc_key"]
+                if key is None or isinstance(key, (dict, list, float)):
+                    raise ValueError(f"doc_key {key!r}")
+                values = [math.nan if sample.get(name) is None else float(sample[name]) for name in REPORTED_NAMES]
             except (ValueError, TypeError, KeyError, AttributeError):
                 bad_lines.append(line_number)
                 continue
-            index_ids.append(index_id)
+            keys.append(str(key))
+            positions.append(position)
             languages.append(doc.get("language"))
             filters.append(sample.get("filter"))
             rows.append(values)
     return {
-        "index_id": np.asarray(index_ids, dtype=np.int64),
+        "doc_key": np.asarray(keys, dtype=object),
+        "row": np.asarray(positions, dtype=np.int64),
         "language": languages,
         "filter": filters,
-        "values": np.asarray(rows, dtype=np.float64).reshape(len(rows), len(TASK_METRIC_NAMES)),
+        "values": np.asarray(rows, dtype=np.float64).reshape(len(rows), len(REPORTED_NAMES)),
         "bad_lines": bad_lines,
     }
 
@@ -288,7 +321,7 @@ def read_samples(run: TaskRun, problems: Problems) -> SampleTable | None:
     if parsed["bad_lines"]:
         problems.warn(
             f"{path}: {len(parsed['bad_lines'])} corrupt or incomplete line(s) left out "
-            f"(line {_short_list(parsed['bad_lines'])})"
+            f"(line {_short_list(parsed['bad_lines'])}; every line needs doc.doc_key and the metric values)"
         )
     keep = np.array([f is None or f == run.filter for f in parsed["filter"]], dtype=bool)
     if not keep.all():
@@ -296,28 +329,29 @@ def read_samples(run: TaskRun, problems: Problems) -> SampleTable | None:
     wrong_language = sorted({str(lang) for lang in parsed["language"] if lang is not None and lang != run.language})
     if wrong_language:
         problems.warn(f"{path}: documents say language {_short_list(wrong_language)}, task is {run.language}")
-    index_ids, values = parsed["index_id"][keep], parsed["values"][keep]
-    if len(index_ids) == 0:
+    doc_keys, rows, values = parsed["doc_key"][keep], parsed["row"][keep], parsed["values"][keep]
+    if len(doc_keys) == 0:
         problems.warn(f"{path}: no usable document lines; {run.task} left out")
         return None
-    geometric = [i for i, name in enumerate(TASK_METRIC_NAMES) if BY_NAME[name].geometric]
-    non_positive = values[:, geometric] <= 0
-    if non_positive.any():
-        problems.warn(f"{path}: {int(non_positive.sum())} non-positive value(s) of a geometric-mean metric left out")
-        values[:, geometric] = np.where(non_positive, np.nan, values[:, geometric])
-    unique_ids, first = np.unique(index_ids, return_index=True)
-    if len(unique_ids) < len(index_ids):
-        repeated = np.setdiff1d(np.arange(len(index_ids)), first)
+    if np.isnan(values[:, REPORTED_NAMES.index(SCORE)]).all():
         problems.warn(
-            f"{path}: {len(repeated)} repeated document(s) (index_id "
-            f"{_short_list(sorted(set(index_ids[repeated].tolist())))}); the first of each is used"
+            f"{path}: no document has a {SCORE!r} value, so this is not a protocol-2 run "
+            f"(signature: {run.signature or 'none recorded'}); {run.task} left out. Rerun it with this macro-bench."
+        )
+        return None
+    unique_keys, first = np.unique(doc_keys, return_index=True)
+    if len(unique_keys) < len(doc_keys):
+        repeated = np.setdiff1d(np.arange(len(doc_keys)), first)
+        problems.warn(
+            f"{path}: {len(repeated)} repeated document(s) (doc_key "
+            f"{_short_list(sorted(set(doc_keys[repeated].tolist())))}); the first of each is used"
         )
         first.sort()
-        index_ids, values = index_ids[first], values[first]
-    table = SampleTable(index_ids, values)
-    if run.n_samples is not None and len(index_ids) != run.n_samples:
+        doc_keys, rows, values = doc_keys[first], rows[first], values[first]
+    table = SampleTable(doc_keys, rows, values)
+    if run.n_samples is not None and len(doc_keys) != run.n_samples:
         problems.warn(
-            f"{path}: {len(index_ids)} documents, but {run.results_file.name} says {run.n_samples} were scored (partial file?)"
+            f"{path}: {len(doc_keys)} documents, but {run.results_file.name} says {run.n_samples} were scored (partial file?)"
         )
     else:
         _check_against_reported(run, table, problems)
@@ -325,22 +359,18 @@ def read_samples(run: TaskRun, problems: Problems) -> SampleTable | None:
 
 
 def _check_against_reported(run: TaskRun, table: SampleTable, problems: Problems) -> None:
-    # lm-eval aggregated the same per-document values; a disagreement means the samples
-    # file is not the one the results file was computed from.
+    # lm-eval averaged the same per-document values (each metric over the documents
+    # where it is defined); a disagreement means the samples file is not the one the
+    # results file was computed from.
     disagreeing = []
     for metric, reported in run.reported.items():
-        if metric not in TASK_METRIC_NAMES:
+        if metric not in REPORTED_NAMES:
             continue
-        column = table.values[:, TASK_METRIC_NAMES.index(metric)]
+        column = table.values[:, REPORTED_NAMES.index(metric)]
         values = column[~np.isnan(column)]
         if len(values) == 0:
             continue
-        if BY_NAME[metric].geometric:
-            if (values <= 0).any():
-                continue
-            recomputed = float(np.exp(np.log(values).mean()))
-        else:
-            recomputed = float(values.mean())
+        recomputed = float(values.mean())
         if not math.isclose(recomputed, reported, rel_tol=1e-6, abs_tol=1e-9):
             disagreeing.append(f"{metric} {reported:.6g} vs {recomputed:.6g}")
     if disagreeing:
@@ -372,21 +402,14 @@ def _select_newest(task_runs: list[TaskRun], problems: Problems) -> tuple[list[T
 
 
 def check_consistency(task_runs: pd.DataFrame, problems: Problems) -> None:
-    """Warn when runs that will be compared were made with different task versions,
-    metric signatures or (within one model) model args."""
+    """Warn when runs that will be compared were made with different task versions or
+    (within one model) model args. Signatures are checked by :mod:`signatures`."""
     versions = task_runs.groupby("task")["task_version"].nunique()
     mixed = sorted(versions[versions > 1].index)
     if mixed:
         example = task_runs[task_runs["task"] == mixed[0]]
         detail = "; ".join(f"{r.model}: version {r.task_version} ({r.results_file})" for r in example.itertuples())
         problems.warn(f"task versions differ between runs for {_short_list(mixed)}; e.g. {mixed[0]}: {detail}")
-    if task_runs["signature"].nunique(dropna=False) > 1:
-        detail = "; ".join(
-            f"{signature or '(none recorded)'}: {_short_list(sorted(group['model'].unique()))} "
-            f"(e.g. {group['results_file'].iloc[0]})"
-            for signature, group in task_runs.groupby("signature", sort=True)
-        )
-        problems.warn(f"runs were scored with different metric signatures, so numbers may not be comparable: {detail}")
     for model, group in task_runs.groupby("model", sort=False):
         if group["model_args"].nunique() > 1:
             problems.warn(
@@ -399,22 +422,28 @@ def _check_direction(run: TaskRun, problems: Problems) -> None:
     if flipped:
         problems.warn(
             f"{run.results_file}: {run.task} records higher_is_better for {', '.join(flipped)} "
-            "opposite to macro-bench's metric table; the table's direction is used"
+            "opposite to macro-bench's metric registry; the registry's direction is used"
         )
 
 
 def _document_frame(tables: list[tuple[TaskRun, SampleTable]]) -> pd.DataFrame:
     # One frame built once: per-file DataFrames cost more than parsing the file.
-    sizes = [len(table.index_ids) for _, table in tables]
+    sizes = [len(table.doc_keys) for _, table in tables]
+
+    def repeated(attribute: str) -> np.ndarray:
+        return np.repeat(np.array([getattr(run, attribute) for run, _ in tables], dtype=object), sizes)
+
     frame = pd.DataFrame(
         {
-            "model": np.repeat(np.array([run.model for run, _ in tables], dtype=object), sizes),
-            "language": np.repeat(np.array([run.language for run, _ in tables], dtype=object), sizes),
-            "index_id": np.concatenate([table.index_ids for _, table in tables]),
+            "dataset": repeated("dataset"),
+            "model": repeated("model"),
+            "language": repeated("language"),
+            "doc_key": np.concatenate([table.doc_keys for _, table in tables]),
+            "row": np.concatenate([table.rows for _, table in tables]),
         }
     )
     values = np.concatenate([table.values for _, table in tables])
-    for column, name in enumerate(TASK_METRIC_NAMES):
+    for column, name in enumerate(REPORTED_NAMES):
         frame[name] = values[:, column]
     return frame
 
@@ -431,11 +460,11 @@ def load_runs(paths: list[Path], problems: Problems | None = None) -> LoadedRuns
     if ignored_tasks:
         problems.note(f"ignored tasks (not macro-bench): {_short_list(sorted(ignored_tasks))}")
     for metric, tasks in sorted(unreported_metrics.items()):
-        problems.note(f"metric {metric!r} of {_short_list(sorted(tasks))} is not in macro-bench's metric table; not reported")
+        problems.note(f"metric {metric!r} of {_short_list(sorted(tasks))} is not in macro-bench's metric registry; not reported")
     if not all_runs:
         where = ", ".join(str(p) for p in paths)
         other = f"; the results files hold only other tasks: {_short_list(sorted(ignored_tasks))}" if ignored_tasks else ""
-        raise InputError(f"no {TASK_PREFIX}* results in {where} ({len(results_files)} results file(s) read){other}")
+        raise InputError(f"no {TASK_NAMES_HELP} results in {where} ({len(results_files)} results file(s) read){other}")
     chosen, superseded = _select_newest(all_runs, problems)
 
     tables: list[tuple[TaskRun, SampleTable]] = []
@@ -451,6 +480,7 @@ def load_runs(paths: list[Path], problems: Problems | None = None) -> LoadedRuns
             {
                 "model": run.model,
                 "task": run.task,
+                "dataset": run.dataset,
                 "language": run.language,
                 "task_version": run.task_version,
                 "signature": run.signature or "",
@@ -460,14 +490,14 @@ def load_runs(paths: list[Path], problems: Problems | None = None) -> LoadedRuns
                 "started": run.started,
                 "results_file": str(run.results_file),
                 "samples_file": str(run.samples_file),
-                "n_documents": len(table.index_ids),
+                "n_documents": len(table.doc_keys),
                 "n_samples_reported": run.n_samples,
             }
         )
     if not tables:
         raise InputError(
             "no macro-bench task has a usable samples file (see the warnings above); "
-            "a leaderboard needs lm_eval --log_samples output"
+            "a leaderboard needs lm_eval --log_samples output of protocol-2 tasks"
         )
     documents = _document_frame(tables)
     provenance_table = pd.DataFrame(provenance)

@@ -1,10 +1,10 @@
 """Per-document values as dense (document x model-language) matrices, and their means.
 
-The long table of documents becomes, per metric, a matrix with one row per document
-(``index_id``) and one column per (model, language): the layout that lets one matrix
-product compute a weighted mean for every group and every bootstrap replicate at once.
-Geometric metrics are stored as logarithms, so their mean is the log of the geometric
-mean.
+The long table of one dataset's documents becomes, per metric, a matrix with one row
+per document (``doc_key``) and one column per (model, language): the layout that lets
+one matrix product compute a weighted mean for every group and every bootstrap
+replicate at once. Every metric is an arithmetic mean over the documents where it is
+defined (its registry population), so absent values weigh nothing.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from macro_bench.aggregate.metric_specs import REPORTED, SCORE, MetricSpec
+from macro_bench.aggregate.metric_specs import REPORTED, MetricSpec
 
 
 @dataclass
 class Panel:
     models: list[str]
     languages: list[str]
-    doc_ids: np.ndarray
+    doc_keys: np.ndarray
     metrics: tuple[MetricSpec, ...]
     values: dict[str, np.ndarray]  # (documents, models * languages); 0 where absent
     present: dict[str, np.ndarray]  # same shape, 1.0 where the document has the metric
@@ -31,31 +31,21 @@ class Panel:
         return self.present[metric].sum(axis=0).reshape(len(self.models), len(self.languages))
 
 
-def with_score(documents: pd.DataFrame) -> pd.DataFrame:
-    """Add the per-document overall score flip_rate x (1 - minimality)."""
-    return documents.assign(**{SCORE: documents["flip_rate"] * (1.0 - documents["minimality"])})
-
-
 def build_panel(
     documents: pd.DataFrame, models: list[str], languages: list[str], metrics: tuple[MetricSpec, ...] = REPORTED
 ) -> Panel:
-    if SCORE not in documents:
-        documents = with_score(documents)
     model_codes = pd.Categorical(documents["model"], categories=models).codes.astype(np.int64)
     language_codes = pd.Categorical(documents["language"], categories=languages).codes.astype(np.int64)
     if (model_codes < 0).any() or (language_codes < 0).any():
         raise ValueError("documents name a model or language outside the panel's lists")
-    doc_ids, doc_codes = np.unique(documents["index_id"].to_numpy(), return_inverse=True)
+    doc_keys, doc_codes = np.unique(documents["doc_key"].to_numpy(), return_inverse=True)
     columns = model_codes * len(languages) + language_codes
-    shape = (len(doc_ids), len(models) * len(languages))
+    shape = (len(doc_keys), len(models) * len(languages))
     exists = np.zeros(shape)
     exists[doc_codes, columns] = 1.0
     values, present = {}, {}
     for spec in metrics:
         raw = documents[spec.name].to_numpy(dtype=np.float64)
-        if spec.geometric:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                raw = np.where(raw > 0, np.log(raw), np.nan)
         has_value = ~np.isnan(raw)
         matrix = np.zeros(shape)
         matrix[doc_codes[has_value], columns[has_value]] = raw[has_value]
@@ -64,7 +54,7 @@ def build_panel(
         # Sharing the object lets language_means compute the common denominator once.
         present[spec.name] = exists if np.array_equal(mask, exists) else mask
         values[spec.name] = matrix
-    return Panel(models, languages, doc_ids, metrics, values, present)
+    return Panel(models, languages, doc_keys, metrics, values, present)
 
 
 def language_means(panel: Panel, weights: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,32 +1,48 @@
-"""The two commands end to end: load runs, build tables, write every format."""
+"""The two commands end to end: load runs, check signatures, build one table per dataset, write every format."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from macro_bench.aggregate import examples as examples_view
 from macro_bench.aggregate.compare import Comparison, compare_models
-from macro_bench.aggregate.leaderboard import Leaderboard, Settings, build_leaderboard
+from macro_bench.aggregate.leaderboard import Leaderboard, Settings, build_leaderboard, language_families
 from macro_bench.aggregate.loading import LoadedRuns, check_consistency, load_runs
 from macro_bench.aggregate.model_family import override_matches, resolve_model_family
 from macro_bench.aggregate.problems import InputError, Problems
 from macro_bench.aggregate.provenance import reproducibility
+from macro_bench.aggregate.signatures import FieldDifference, check_signatures, fluency_scorer, self_scored_datasets
 
 
 @dataclass
 class LeaderboardReport:
-    board: Leaderboard
+    boards: dict[str, Leaderboard]  # one per dataset, by dataset name; never averaged together
     runs: LoadedRuns
     reproducibility: dict
+    settings: Settings
+    problems: Problems
+    signature_differences: list[FieldDifference] = field(default_factory=list)
+    self_scored: set[str] = field(default_factory=set)  # datasets with self-scored fluency
+    # (dataset, model, language) -> example documents
+    examples: dict[tuple[str, str, str], list[examples_view.Example]] = field(default_factory=dict)
+    examples_per_cell: int = 0
 
 
 @dataclass
 class ComparisonReport:
-    comparison: Comparison
+    comparisons: dict[str, Comparison]  # one per dataset both runs have
+    model_a: str
+    model_b: str
     runs: LoadedRuns  # both runs, models named as in the comparison
     reproducibility: dict
+    settings: Settings
+    alpha: float
+    problems: Problems
+    signature_differences: list[FieldDifference] = field(default_factory=list)
+    fluency_scorers: dict[str, tuple[str, str]] = field(default_factory=dict)  # dataset -> (A's, B's)
 
 
 def resolve_families(runs: LoadedRuns, overrides: dict[str, str], problems: Problems) -> dict[str, tuple[str, str]]:
@@ -64,18 +80,64 @@ def _renamed(runs: LoadedRuns, mapping: dict[str, str]) -> LoadedRuns:
     )
 
 
+def _datasets(runs: LoadedRuns) -> list[str]:
+    return sorted(runs.documents["dataset"].unique())
+
+
+def _seen_families_per_dataset(runs: LoadedRuns, seen: tuple[str, ...], problems: Problems) -> dict[str, tuple[str, ...]]:
+    """--seen-families restricted to each dataset's families; a dataset where it cannot split gets none."""
+    if not seen:
+        return {}
+    families = {
+        dataset: language_families(sorted(runs.documents.loc[runs.documents["dataset"] == dataset, "language"].unique()))
+        for dataset in _datasets(runs)
+    }
+    every = sorted({f for fs in families.values() for f in fs})
+    unknown = sorted(set(seen) - set(every))
+    if unknown:
+        raise InputError(
+            f"--seen-families names {', '.join(unknown)}, not a language family of these runs; "
+            f"the families are: {', '.join(every)}"
+        )
+    split = {}
+    for dataset, names in families.items():
+        own = tuple(f for f in seen if f in names)
+        if own and len(own) < len(names):
+            split[dataset] = own
+        else:
+            problems.note(f"dataset {dataset}: --seen-families leaves no seen or no held-out family among {', '.join(names)}; no held-out view")
+    return split
+
+
 def make_leaderboard(
     run_dirs: list[Path],
     overrides: dict[str, str],
     settings: Settings,
     problems: Problems,
     names: dict[str, str] | None = None,
+    allow_mixed_signatures: bool = False,
+    examples_per_cell: int = examples_view.DEFAULT_PER_CELL,
 ) -> LeaderboardReport:
     runs = load_runs(run_dirs, problems)
     runs = _renamed(runs, display_names(runs.models, names or {}, problems))
+    differences = check_signatures(runs.task_runs, allow_mixed_signatures, problems)
     families = resolve_families(runs, overrides, problems)
-    board = build_leaderboard(runs.documents, families, settings, problems)
-    return LeaderboardReport(board, runs, reproducibility(runs.task_runs))
+    seen = _seen_families_per_dataset(runs, settings.seen_families, problems)
+    boards, examples = {}, {}
+    for dataset in _datasets(runs):
+        documents = runs.documents[runs.documents["dataset"] == dataset]
+        models = [m for m in runs.models if m in set(documents["model"])]
+        dataset_settings = Settings(settings.n_resamples, settings.confidence, settings.seed, seen.get(dataset, ()))
+        board = build_leaderboard(documents, {m: families[m] for m in models}, dataset_settings, problems, dataset)
+        boards[dataset] = board
+        for (model, language), shown in examples_view.collect(
+            board.coverage.shared, runs.task_runs, examples_per_cell, settings.seed, dataset, problems
+        ).items():
+            examples[(dataset, model, language)] = shown
+    return LeaderboardReport(
+        boards, runs, reproducibility(runs.task_runs), settings, problems, differences,
+        self_scored_datasets(runs.task_runs), examples, examples_per_cell,
+    )
 
 
 def _single_model(path: Path, problems: Problems) -> LoadedRuns:
@@ -88,9 +150,15 @@ def _single_model(path: Path, problems: Problems) -> LoadedRuns:
     return runs
 
 
+def _scorer(task_runs: pd.DataFrame, dataset: str, model: str) -> str:
+    runs = task_runs[(task_runs["dataset"] == dataset) & (task_runs["model"] == model)]
+    scorers = sorted({fluency_scorer(r.signature, r.pretrained, r.model) for r in runs.itertuples()})
+    return " / ".join(scorers)
+
+
 def make_comparison(
     run_a: Path, run_b: Path, settings: Settings, alpha: float, problems: Problems,
-    names: dict[str, str] | None = None,
+    names: dict[str, str] | None = None, allow_mixed_signatures: bool = False,
 ) -> ComparisonReport:
     runs_a, runs_b = _single_model(run_a, problems), _single_model(run_b, problems)
     mapping = display_names(list(dict.fromkeys(runs_a.models + runs_b.models)), names or {}, problems)
@@ -100,6 +168,14 @@ def make_comparison(
         # Two runs of one model (say, with and without a chat template) stay apart.
         name_a, name_b = f"{name_a} (A: {run_a})", f"{name_b} (B: {run_b})"
         runs_a, runs_b = _renamed(runs_a, {runs_a.models[0]: name_a}), _renamed(runs_b, {runs_b.models[0]: name_b})
+    shared = sorted(set(_datasets(runs_a)) & set(_datasets(runs_b)))
+    if not shared:
+        raise InputError(
+            f"{run_a} ({', '.join(_datasets(runs_a))}) and {run_b} ({', '.join(_datasets(runs_b))}) share no dataset"
+        )
+    for only, path in ((set(_datasets(runs_a)) - set(shared), run_a), (set(_datasets(runs_b)) - set(shared), run_b)):
+        if only:
+            problems.warn(f"{path}: dataset(s) {', '.join(sorted(only))} not in the other run; left out of the comparison")
     both = LoadedRuns(
         pd.concat([runs_a.documents, runs_b.documents], ignore_index=True),
         pd.concat([runs_a.task_runs, runs_b.task_runs], ignore_index=True),
@@ -107,32 +183,44 @@ def make_comparison(
         pd.concat([runs_a.superseded, runs_b.superseded], ignore_index=True),
         problems,
     )
+    both.documents = both.documents[both.documents["dataset"].isin(shared)]
+    both.task_runs = both.task_runs[both.task_runs["dataset"].isin(shared)].reset_index(drop=True)
     check_consistency(both.task_runs, problems)
-    comparison = compare_models(both.documents, name_a, name_b, settings, alpha, problems)
-    return ComparisonReport(comparison, both, reproducibility(both.task_runs))
+    differences = check_signatures(both.task_runs, allow_mixed_signatures, problems)
+    comparisons, scorers = {}, {}
+    for dataset in shared:
+        scorers[dataset] = (_scorer(both.task_runs, dataset, name_a), _scorer(both.task_runs, dataset, name_b))
+        comparable = scorers[dataset][0] == scorers[dataset][1] and " / " not in scorers[dataset][0]
+        documents = both.documents[both.documents["dataset"] == dataset]
+        comparisons[dataset] = compare_models(documents, name_a, name_b, settings, alpha, problems, dataset, comparable)
+    return ComparisonReport(
+        comparisons, name_a, name_b, both, reproducibility(both.task_runs), settings, alpha, problems, differences, scorers
+    )
 
 
 def write_leaderboard(report: LeaderboardReport, out_dir: Path) -> list[Path]:
-    from macro_bench.aggregate import render_data, render_html, render_markdown
+    from macro_bench.aggregate import render_data, render_html, render_markdown, report_build
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    model = report_build.leaderboard_report(report)
     tables = render_data.leaderboard_tables(report)
     written = [
-        _write(out_dir / "leaderboard.md", render_markdown.leaderboard_markdown(report)),
-        _write(out_dir / "leaderboard.html", render_html.leaderboard_html(report)),
+        _write(out_dir / "leaderboard.md", render_markdown.render(model)),
+        _write(out_dir / "leaderboard.html", render_html.render(model)),
         render_data.write_json(tables, render_data.leaderboard_meta(report), out_dir / "leaderboard.json"),
     ]
     return written + render_data.write_csv(tables, out_dir, "leaderboard")
 
 
 def write_comparison(report: ComparisonReport, out_dir: Path) -> list[Path]:
-    from macro_bench.aggregate import render_data, render_html, render_markdown
+    from macro_bench.aggregate import render_data, render_html, render_markdown, report_build
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    model = report_build.comparison_report(report)
     tables = render_data.comparison_tables(report)
     written = [
-        _write(out_dir / "compare.md", render_markdown.comparison_markdown(report)),
-        _write(out_dir / "compare.html", render_html.comparison_html(report)),
+        _write(out_dir / "compare.md", render_markdown.render(model)),
+        _write(out_dir / "compare.html", render_html.render(model)),
         render_data.write_json(tables, render_data.comparison_meta(report), out_dir / "compare.json"),
     ]
     return written + render_data.write_csv(tables, out_dir, "compare")

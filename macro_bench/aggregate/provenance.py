@@ -10,7 +10,7 @@ from macro_bench import __version__
 
 
 def reproducibility(task_runs: pd.DataFrame) -> dict:
-    """lm-eval versions, task versions, metric signatures, and per model its args and run dates."""
+    """lm-eval versions, task versions, metric signatures (per dataset), and per model its args and run dates."""
 
     def models_by(column: str) -> dict[str, list[str]]:
         grouped: dict[str, list[str]] = defaultdict(list)
@@ -33,6 +33,9 @@ def reproducibility(task_runs: pd.DataFrame) -> dict:
         "macro_bench_version": __version__,
         "lm_eval_versions": models_by("lm_eval_version"),
         "task_versions": {str(v): int(n) for v, n in task_runs["task_version"].value_counts().sort_index().items()},
-        "signatures": models_by("signature"),
+        "signatures": {
+            str(dataset): {str(signature): sorted(group["model"].unique()) for signature, group in runs.groupby("signature", sort=True)}
+            for dataset, runs in task_runs.groupby("dataset", sort=True)
+        },
         "models": models,
     }

@@ -9,12 +9,6 @@ from macro_bench.aggregate.bootstrap import percentile_interval
 from macro_bench.aggregate.metric_specs import MetricSpec
 
 
-def to_natural_scale(spec: MetricSpec, stats: np.ndarray) -> np.ndarray:
-    # Geometric metrics are averaged as logs; exp turns each replicate back into a
-    # geometric mean before intervals are read off.
-    return np.exp(stats) if spec.geometric else stats
-
-
 def summarize(stats: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row 0 is the observed value, the other rows bootstrap replicates."""
     low, high = percentile_interval(stats[1:], confidence)

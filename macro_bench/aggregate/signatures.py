@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from macro_bench.aggregate.problems import InputError, Problems
+from macro_bench.signature import parse_signature
 
 NOT_RECORDED = "(not recorded)"
 SELF_SCORED_NOTE = "self-scored: not comparable across models"
@@ -42,11 +43,10 @@ class FieldDifference:
 
 
 def signature_fields(signature: str) -> dict[str, str]:
-    """``key:value|key:value|...`` as a dict; the format of :mod:`macro_bench.signature`
-    (its ``parse_signature`` on the protocol-2 main line does the same split)."""
+    """The fields of a recorded signature (:func:`macro_bench.signature.parse_signature`)."""
     if not signature:
         return {"signature": NOT_RECORDED}
-    return {key: value for key, _, value in (part.partition(":") for part in signature.split("|"))}
+    return parse_signature(signature)
 
 
 def differences(task_runs: pd.DataFrame) -> list[FieldDifference]:

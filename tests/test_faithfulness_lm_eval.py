@@ -61,10 +61,10 @@ def _run(tmp_path, documents: list[tuple[str, str]], weight, baseline=0.5) -> li
     return samples
 
 
-def _sentence(rng: random.Random, keys: int, plains: int) -> list[str]:
+def _sentence(rng: random.Random, keys: int, plains: int, article: bool = True) -> list[str]:
     words = rng.sample(KEY_WORDS, keys) + rng.sample(PLAIN_WORDS, plains)
     rng.shuffle(words)
-    return ["The", *words]
+    return ["The", *words] if article else words
 
 
 def test_a_only_the_final_period_matters_gives_no_negative_signal(tmp_path):
@@ -88,7 +88,8 @@ def test_b_c_only_edited_or_only_kept_words_matter(tmp_path, edited_words, expec
     rng = random.Random(2)
     documents = []
     for _ in range(20):
-        words = _sentence(rng, 4, 4)
+        # No article: in (c) every word outside E must be one the model uses.
+        words = _sentence(rng, 4, 4, article=False)
         if edited_words == "key":  # (b) the edit replaces every word the model uses
             edited = [SWAP[w] if w in KEY_WORDS else w for w in words]
         else:  # (c) the edit replaces only words the model ignores, and adds a flip

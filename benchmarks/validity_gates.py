@@ -3,9 +3,9 @@
     python benchmarks/validity_gates.py                  # counts per model
     python benchmarks/validity_gates.py --show 20        # and 20 flagged + 20 unflagged outputs per model
 
-Reads every ``samples_*.jsonl`` under ``--runs`` (default: the committed SIB-200 CPU
-leaderboard runs, SmolLM2-135M-Instruct and Gemma-3-270m, 10 languages x 50
-documents), re-extracts x' from each raw generation with the generation prompt as
+Reads every ``samples_*.jsonl`` under ``--runs`` (default: the withdrawn protocol-1
+SIB-200 CPU leaderboard runs, SmolLM2-135M-Instruct and Gemma-3-270m, 10 languages x 50
+documents, taken from the repository history at commit ``PROTOCOL_1_RUNS_COMMIT``), re-extracts x' from each raw generation with the generation prompt as
 the instruction, and prints per model: how many x' the extraction changed, how many
 each gate flags, how many of the recorded flips survive all gates, and the histogram
 of :func:`macro_bench.metrics.gates.echoed_instruction_span` that ``ECHO_MIN_SPAN``
@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import argparse
 import collections
+import io
 import json
 import random
+import subprocess
+import tarfile
+import tempfile
 from pathlib import Path
 
 from macro_bench.extraction import extract_counterfactual
@@ -31,10 +35,25 @@ from macro_bench.metrics.gates import (
     is_prompt_echo,
     kept_share,
 )
-from macro_bench.protocol import LABELS
+from macro_bench.data import LABELS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GATES = ("empty", "copy", "prompt_echo", "label_statement")
+# The protocol-1 board was withdrawn from the tree; its runs stay in the history.
+PROTOCOL_1_RUNS_COMMIT = "eb28c60"
+PROTOCOL_1_RUNS_PATH = "leaderboards/sib200_cpu/runs"
+
+
+def protocol_1_runs() -> Path:
+    """The withdrawn board's runs, unpacked from the repository history into a temporary folder."""
+    folder = Path(tempfile.mkdtemp(prefix="macro-bench-protocol-1-"))
+    archive = subprocess.run(
+        ["git", "-C", str(REPO_ROOT), "archive", PROTOCOL_1_RUNS_COMMIT, PROTOCOL_1_RUNS_PATH],
+        capture_output=True, check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder / PROTOCOL_1_RUNS_PATH
 
 
 def read_outputs(runs: Path) -> list[dict]:
@@ -116,10 +135,13 @@ def report(flagged: list[dict], show: int, seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=Path, default=REPO_ROOT / "leaderboards/sib200_cpu/runs")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help=f"lm-eval output folder (default: {PROTOCOL_1_RUNS_PATH} at commit {PROTOCOL_1_RUNS_COMMIT})")
     parser.add_argument("--show", type=int, default=0, help="print this many flagged and unflagged outputs per model")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample of outputs shown")
     args = parser.parse_args()
+    if args.runs is None:
+        args.runs = protocol_1_runs()
     outputs = read_outputs(args.runs)
     if not outputs:
         raise SystemExit(f"no samples_*.jsonl under {args.runs}/<model>/<model path>/; pass --runs")

@@ -115,7 +115,7 @@ def _chrf(original: str, counterfactual: str) -> float:
 # An expectation with "exact" lists every metric the document has.
 # ---------------------------------------------------------------------------------
 
-def _expected_invalid(doc: dict, *, flip: float, target: float, accuracy: float = 1.0, **gates) -> dict:
+def _expected_invalid(*, flip: float, target: float, accuracy: float = 1.0, **gates) -> dict:
     values = dict(accuracy=accuracy, flip_rate=flip, target_rate=target, valid_rate=0.0, valid_target_rate=0.0,
                   empty_rate=0.0, truncation_rate=0.0, score=0.0, faithfulness_coverage=0.0, copy_rate=0.0,
                   prompt_echo_rate=0.0, label_statement_rate=0.0, label_insertion_rate=0.0,
@@ -131,13 +131,12 @@ def _expected_empty(doc: dict) -> dict:
             "faithfulness_coverage": 0.0, "counterfactual_is_empty": True}
 
 
-def _expected_valid(doc: dict, counterfactual: str, *, target: float = 1.0, faithful: bool = True,
-                    fluency: object = 0.0) -> dict:
+def _expected_valid(doc: dict, counterfactual: str, *, target: float = 1.0, faithful: bool = True) -> dict:
     minimality = 1 / len(doc["text"].split())
     values = dict(accuracy=1.0, flip_rate=1.0, target_rate=target, valid_rate=1.0, valid_target_rate=target,
                   empty_rate=0.0, truncation_rate=0.0, copy_rate=0.0, prompt_echo_rate=0.0, label_statement_rate=0.0,
                   label_insertion_rate=0.0, language_confusion_rate=0.0, minimality=minimality,
-                  score=1 - minimality, similarity=_chrf(doc["text"], counterfactual), fluency=fluency,
+                  score=1 - minimality, similarity=_chrf(doc["text"], counterfactual), fluency=0.0,
                   faithfulness=1.0 if faithful else ABSENT, faithfulness_coverage=float(faithful))
     return {"exact": True, "counterfactual": counterfactual, **values}
 
@@ -154,7 +153,7 @@ def _expected_edit_with_noise(doc: dict) -> dict:
 
 
 def _expected_copy(doc: dict) -> dict:
-    return _expected_invalid(doc, flip=0.0, target=0.0, copy_rate=1.0)
+    return _expected_invalid(flip=0.0, target=0.0, copy_rate=1.0)
 
 
 def _expected_no_letter(doc: dict) -> dict:
@@ -181,17 +180,17 @@ GARBAGE_CASES = [
     # labels (a label statement) and is the instruction (a prompt echo); it has no
     # keyword, so the classifier flips to science/technology.
     ("prompt echoed back", lambda d: PROMPT,
-     lambda d: _expected_invalid(d, flip=1.0, target=float(_target(d) == SCIENCE), prompt_echo_rate=1.0,
+     lambda d: _expected_invalid(flip=1.0, target=float(_target(d) == SCIENCE), prompt_echo_rate=1.0,
                                  label_statement_rate=1.0) | {"counterfactual_is_first_prompt_line": True}),
     # A base model that echoes its prompt and continues: the continuation is the answer.
     ("prompt echoed, then the answer", lambda d: f"{PROMPT} {_edit(d)}", _expected_ideal_edit),
     ("original copied", lambda d: d["text"], _expected_copy),
     ("original copied, re-spaced", lambda d: "  " + d["text"].replace(" ", "  ") + " \n", _expected_copy),
     ("different language", lambda d: "这个城市的人们每天早上都在公园里散步。",
-     lambda d: _expected_invalid(d, flip=1.0, target=float(_target(d) == SCIENCE), language_confusion_rate=1.0)),
+     lambda d: _expected_invalid(flip=1.0, target=float(_target(d) == SCIENCE), language_confusion_rate=1.0)),
     # 100 copies of the edit: 100 n whitespace tokens >= max_gen_toks (256), so truncated.
     ("100x longer than the input", lambda d: " ".join([_edit(d)] * 100),
-     lambda d: _expected_invalid(d, flip=1.0, target=1.0, truncation_rate=1.0)),
+     lambda d: _expected_invalid(flip=1.0, target=1.0, truncation_rate=1.0)),
     ("control characters inside", lambda d: "\x1b[31m" + _edit(d).replace(" ", " \x07\x0b ", 2) + "\x7f",
      _expected_edit_with_noise),
     ("NUL bytes inside", lambda d: _edit(d).replace(" ", "\x00 "), _expected_edit_with_noise),
@@ -239,7 +238,7 @@ MIXED = LABEL_SCORE_CASES[5][1]
 def _expected_broken_counterfactual_scores(doc: dict, predicted: int) -> dict:
     """x scores normally; x' gets scores that predict LABELS[predicted]."""
     if LABELS[predicted] == doc["category"]:
-        return _expected_invalid(doc, flip=0.0, target=0.0)
+        return _expected_invalid(flip=0.0, target=0.0)
     return _expected_valid(doc, _edit(doc), target=float(_target(doc) == LABELS[predicted]))
 
 

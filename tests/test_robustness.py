@@ -313,7 +313,7 @@ def garbage_setup(tmp_path_factory):
     for name, scores, predicted, probabilities in LABEL_SCORE_CASES:
         add(name, lambda d, p=predicted: _edit(d, LABELS[p]),
             lambda d, p=predicted, probs=probabilities: _expected_invalid(
-                d, flip=0.0, target=0.0, accuracy=float(d["category"] == LABELS[p]))
+                flip=0.0, target=0.0, accuracy=float(d["category"] == LABELS[p]))
             | {"prediction": LABELS[p], "probabilities": probs},
             scores=dict.fromkeys(("original", "counterfactual", "deletion"), scores))
     for name, scores, expectation in STAGE_SCORE_CASES:

@@ -45,7 +45,7 @@ from macro_bench.language_id import identify
 from macro_bench.languages import get_language
 from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.metrics.minimality import Minimality
-from macro_bench.metrics.validity import predict
+from macro_bench.metrics.validity import as_logged, predict
 from macro_bench.options import Options
 from macro_bench.signature import signature
 from macro_bench.tokenization import comparable_token_texts, remove_tokens, tokenize
@@ -219,10 +219,10 @@ class SecondPass(Filter):
             record = document.record
             if options.judge:
                 first = judge_firsts[document.doc_id]
-                record["judge_label_logliks"] = judge_logliks[first : first + width]
+                record["judge_label_logliks"] = as_logged(judge_logliks[first : first + width])
             first = counterfactual_firsts.get(document.doc_id)
             record["label_logliks_counterfactual"] = (
-                None if first is None else counterfactual_logliks[first : first + width]
+                None if first is None else as_logged(counterfactual_logliks[first : first + width])
             )
             record["language_identified"] = None if identification is None else identification._asdict()
 
@@ -349,7 +349,7 @@ def _documents(task: Any, resps: list, docs: list[dict], dataset: DatasetSpec) -
             "doc_key": doc["doc_key"],
             "original": doc[dataset.edited_field],
             "gold_label": doc[dataset.gold_field],
-            "model_label_logliks": [scores[i] for i in range(len(dataset.labels))],
+            "model_label_logliks": as_logged([scores[i] for i in range(len(dataset.labels))]),
         }
         documents.append(_Document(doc_id, doc, record))
     return documents

@@ -179,6 +179,20 @@ def test_predict_defined_for_every_input(logliks, label: int, probabilities: lis
     assert distribution == pytest.approx(probabilities, abs=1e-15)
 
 
+def test_logged_label_scores_are_strict_json_and_predict_alike() -> None:
+    import json
+
+    from macro_bench.metrics.validity import as_logged
+
+    scores = [math.nan, 0.0, math.inf, -math.inf, -2.5, math.inf, np.float64(-1.0)]
+    logged = as_logged(scores)
+    assert logged == ["nan", 0.0, "inf", "-inf", -2.5, "inf", -1.0]
+    # allow_nan=False is what every other JSON parser accepts.
+    read_back = json.loads(json.dumps(logged, allow_nan=False))
+    # Two +inf labels (2 and 5) share all the probability, as for the raw scores.
+    assert predict(read_back) == predict(scores) == (2, [0.0, 0.0, 0.5, 0.0, 0.0, 0.5, 0.0])
+
+
 def test_predict_accepts_numpy_and_rejects_empty() -> None:
     assert predict(np.array([-3.0, -1.0, -2.0]))[0] == 1
     with pytest.raises(ValueError, match="at least one"):

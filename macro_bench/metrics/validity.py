@@ -27,10 +27,21 @@ def target_hit(pred_counterfactual: int, target: int) -> float:
     return float(pred_counterfactual == target)
 
 
-def predict(label_logliks: Sequence[float]) -> tuple[int, list[float]]:
+def as_logged(label_logliks: Sequence[float]) -> list[float | str]:
+    """Label log-likelihoods as a record logs them: finite values as numbers, others as ``str()``.
+
+    >>> as_logged([-1.5, float("nan"), float("inf"), float("-inf")])
+    [-1.5, 'nan', 'inf', '-inf']
+    """
+    return [value if math.isfinite(value) else str(value) for value in map(float, label_logliks)]
+
+
+def predict(label_logliks: Sequence[float | str]) -> tuple[int, list[float]]:
     """Argmax label and softmax distribution of label log-likelihoods.
 
     Defined for every input, never returning NaN:
+
+    - values may be numbers or their logged form (:func:`as_logged`);
 
     - NaN counts as -inf (a failed score is no evidence for that label);
     - all -inf: the uniform distribution;
@@ -42,7 +53,7 @@ def predict(label_logliks: Sequence[float]) -> tuple[int, list[float]]:
     """
     if len(label_logliks) == 0:
         raise ValueError("predict needs at least one label log-likelihood")
-    scores = [-math.inf if math.isnan(value) else float(value) for value in label_logliks]
+    scores = [-math.inf if math.isnan(value) else value for value in map(float, label_logliks)]
     best = max(scores)
     if best == math.inf:
         n_infinite = scores.count(math.inf)

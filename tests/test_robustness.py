@@ -157,10 +157,10 @@ def _expected_copy(doc: dict) -> dict:
 
 
 def _expected_no_letter(doc: dict) -> dict:
-    # Nothing for the language identifier; no keyword: uniform, a flip to science/technology.
-    # It passes every gate and rewrites all of x (minimality 1: E is all of x, untestable).
-    return {"exact": False, "empty_rate": 0.0, "copy_rate": 0.0, "language_confusion_rate": ABSENT,
-            "flip_rate": 1.0, "valid_rate": 1.0, "minimality": 1.0, "score": 0.0,
+    # No keyword: uniform, a flip to science/technology. No letter at all: not text in the
+    # document's language, so the language gate fires and nothing after it is measured.
+    return {"exact": False, "empty_rate": 0.0, "copy_rate": 0.0, "language_confusion_rate": 1.0,
+            "flip_rate": 1.0, "valid_rate": 0.0, "minimality": ABSENT, "score": 0.0,
             "target_rate": float(_target(doc) == SCIENCE), "faithfulness": ABSENT, "faithfulness_coverage": 0.0}
 
 
@@ -478,9 +478,8 @@ def _assert_document_in_range(sample: dict) -> None:
             assert spec.name in values, (where, spec.name)
         elif spec.population == "generated":
             assert (spec.name in values) == generated, (where, spec.name)
-        elif spec.population == "judged":
-            judged = generated and record["language_identified"] is not None
-            assert (spec.name in values) == judged, (where, spec.name)
+        elif spec.population == "judged":  # every language is judged (calibration table)
+            assert (spec.name in values) == generated, (where, spec.name)
         elif spec.population == "valid" and spec.name != "fluency":
             assert (spec.name in values) == valid, (where, spec.name)
         elif spec.population == "faithfulness":
@@ -645,7 +644,7 @@ def test_lone_surrogates_become_replacement_characters_and_score_in_range(garbag
         assert _record(sample)["generation"] == re.sub("[\ud800-\udfff]", "\ufffd", answer)
     # A lone surrogate alone: one replacement character, a symbol (not empty, nothing to identify).
     assert _record(samples[900])["counterfactual"] == "\ufffd"
-    assert samples[900]["empty_rate"] == 0.0 and "language_confusion_rate" not in samples[900]
+    assert samples[900]["empty_rate"] == 0.0 and samples[900]["language_confusion_rate"] == 1.0
     # The clean answer after the broken ones: a valid two-word French edit.
     assert samples[903]["valid_rate"] == 1.0
 

@@ -15,7 +15,8 @@ Gates (:func:`gate_flags`), each read from the record alone:
   model (None when the model has no tokenizer: undefined, never guessed);
 * ``prompt_echo``, ``label_statement``: :mod:`macro_bench.metrics.gates`;
 * ``language_confused``: :func:`macro_bench.language_id.is_confused` (None when the
-  identifier cannot judge the language, see its calibration table).
+  identifier cannot judge the language, see its calibration table); a non-empty x'
+  with nothing to identify (no letter at all) is not text in the language: confused.
 
 ``valid`` = M(x') != y and no gate fired (an undefined gate does not fire).
 """
@@ -25,7 +26,7 @@ from __future__ import annotations
 import json
 
 from macro_bench.datasets import get_dataset
-from macro_bench.language_id import Identification, is_confused
+from macro_bench.language_id import Identification, confusion_undefined_reason, is_confused
 from macro_bench.metrics.faithfulness import faithfulness
 from macro_bench.metrics.fluency import log_perplexity_ratio
 from macro_bench.metrics.gates import is_copy, is_empty, is_label_insertion, is_label_statement, is_prompt_echo
@@ -61,9 +62,12 @@ def gate_flags(record: dict) -> dict[str, bool | None]:
     flags["label_statement"] = is_label_statement(counterfactual, original, label_words)
     flags["label_insertion"] = is_label_insertion(counterfactual, original, label_words)
     identified = record["language_identified"]
-    flags["language_confused"] = is_confused(
-        record["language"], None if identified is None else Identification(**identified)
-    )
+    if identified is None:
+        # A non-empty answer with nothing to identify (no letter: emoji, marks, U+FFFD)
+        # is not text in the document's language, wherever confusion can be judged.
+        flags["language_confused"] = True if confusion_undefined_reason(record["language"]) is None else None
+    else:
+        flags["language_confused"] = is_confused(record["language"], Identification(**identified))
     counterfactual_prediction = predict(record["label_logliks_counterfactual"])[0]
     flags["flip"] = counterfactual_prediction != reference_prediction(record)[0]
     flags["target"] = labels[counterfactual_prediction] == record["target_label"]

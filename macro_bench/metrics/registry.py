@@ -13,8 +13,8 @@ document outside the set contributes nothing (it is left out, never counted as 0
 * ``all``: every document of the task;
 * ``generated``: documents whose counterfactual is not empty (the gates that read
   the counterfactual's text need one);
-* ``judged``: non-empty counterfactuals that the language identifier can judge in
-  this language (see :mod:`macro_bench.language_id`);
+* ``judged``: non-empty counterfactuals, in languages whose confusion the calibrated
+  identifier can judge (all 205 today, see :mod:`macro_bench.language_id`);
 * ``measured``: as ``all``, but only in runs whose model has a tokenizer to count
   generated tokens with (otherwise truncation is undefined for the whole run);
 * ``valid``: valid counterfactuals (they flip the prediction and pass every gate);
@@ -97,7 +97,7 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "language_confusion_rate", False, "judged", "{0, 1}",
         "the calibrated language identifier confidently places x' outside the document's "
-        "language.",
+        "language, or x' has no letter at all.",
     ),
     MetricSpec(
         "minimality", False, "valid", "[0, 1]",

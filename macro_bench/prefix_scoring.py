@@ -32,7 +32,7 @@ Method (lm-eval's ``HFLM`` with a causal backend, the model behind ``--model hf`
    (the cache rows of its group, selected per row; the cache's right padding is
    masked out; positions continue from the prefix row's length). Continuation rows
    are batched across groups, so a batch of contexts costs one prefix call plus
-   ceil(continuation rows / batch size) short calls.
+   one short call (``CONTINUATION_ROWS_PER_CONTEXT``).
 4. ``is_greedy`` (every continuation token is the argmax) is computed as lm-eval does,
    so a cache entry written here is the (loglikelihood, is_greedy) pair lm-eval would
    have written.
@@ -82,6 +82,12 @@ log = logging.getLogger(__name__)
 
 AUTO_BATCH_SIZE = 32
 """Rows per forward call when the model's batch size is "auto"."""
+
+CONTINUATION_ROWS_PER_CONTEXT = 8
+"""Continuation rows per call, per prefix row of the batch size. A short call costs
+about one read of all the weights whatever its size, so the continuation rows of a
+prefix batch go in one call when they fit; their cached keys and values (one copy
+of the context per row) stay below lm-eval's own full-vocabulary logits per row."""
 
 
 class PrefixScoringError(RuntimeError):
@@ -368,8 +374,8 @@ def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, boo
 def _score_batch(
     model: Any, settings: _ModelSettings, groups: list[_ContextGroup], answers: list[tuple[float, bool] | None]
 ) -> None:
-    """Scores every continuation of ``groups`` into ``answers`` (one prefix call, then
-    the continuation rows in calls of at most ``batch_size`` rows)."""
+    """Scores every continuation of ``groups`` into ``answers``: one prefix call, then
+    the continuation rows."""
     device = model.device
     rows = [group.prefix_row for group in groups]
     width = max(map(len, rows))
@@ -430,8 +436,9 @@ def _score_tails(
     len(S) + 1, from continuation rows that attend to the prefix rows' cache."""
     device = model.device
     scores = {}
-    for first in range(0, len(tails), settings.batch_size):
-        chunk = tails[first : first + settings.batch_size]
+    per_call = settings.batch_size * CONTINUATION_ROWS_PER_CONTEXT
+    for first in range(0, len(tails), per_call):
+        chunk = tails[first : first + per_call]
         starts = [len(groups[b].shared) for b, _ in chunk]
         inputs = [continuation[start:-1] for (_, continuation), start in zip(chunk, starts, strict=True)]
         width = max(map(len, inputs))

@@ -19,11 +19,12 @@ Two ways of making the pass's model calls are then replayed on exactly those req
 The minimum is one full forward row per distinct classification context (x, x' and
 the K deletion interventions of x, after the pass's own de-duplication) plus one per
 rolling window of x and x' (one window each for SIB-200 sentences): nominally
-K + 2 + 2 = 12 full rows per document. A shared-prefix scorer also needs one short
-*continuation row* (a few tokens, attending to the context's key/value cache) per
-label with tokens beyond the prefix its context's labels share plus one; those are
-reported beside the rows, and the token counts (padded tokens forwarded vs the
-minimum rows' tokens plus those continuation tokens) include them. The wall-time
+K + 2 + 2 = 12 full rows per document. A shared-prefix scorer that extends each
+context's row by its longest label also needs one short *continuation row* (a few
+tokens, attending to the context's key/value cache) per label with tokens that row
+does not score (none in plain mode); those are reported beside the rows, and the
+token counts (padded tokens forwarded vs the minimum rows' tokens plus those
+continuation tokens) include them. The wall-time
 *baseline* forwards only the full minimum rows, in the same process: each context's
 tokens as lm-eval encodes them, each rolling window as lm-eval builds it, longest
 first, batched with the model's batch size, as lm-eval batches. The baseline and
@@ -168,19 +169,15 @@ def minimum_rows(lm, label_requests, rolling_requests) -> list[list[int]]:
 
 
 def minimum_continuation_rows(lm, label_requests) -> tuple[int, int]:
-    """(rows, tokens) a shared-prefix scorer cannot avoid beyond the full rows: per
-    distinct context, one row per label with tokens beyond the prefix its context's
-    labels share plus one, holding those tokens but the last."""
+    """(rows, tokens) a shared-prefix scorer needs beyond the full rows when each full
+    row is a context extended by its longest label: one row per label with tokens its
+    context's row does not score, holding those tokens (the row's input is shifted by
+    one, its length is the same)."""
     from macro_bench.prefix_scoring import group_by_context
 
     pairs = list(dict.fromkeys(request.args for request in label_requests))
     groups = group_by_context([lm._encode_pair(context, continuation) for context, continuation in pairs])
-    tails = [
-        len(continuation) - len(group.shared) - 1
-        for group in groups
-        for continuation in group.continuations
-        if len(continuation) > len(group.shared) + 1
-    ]
+    tails = [len(continuation) - group.covered(continuation) for group in groups for continuation in group.tails()]
     return len(tails), sum(tails)
 
 

@@ -3,15 +3,19 @@ request path and the shared-prefix scorer side by side.
 
 SmolLM2-135M-Instruct (GGUF, float32, CPU) is loaded once as lm-eval's ``HFLM`` and
 ``macro_sib200_<lang>`` is evaluated through ``lm_eval.simple_evaluate`` (plain prompts,
-then optionally with ``apply_chat_template=True``). During the scoring pass only
-(``ScoringPass.apply`` is wrapped, so generation is not counted), a forward pre-hook
-on the model counts forward calls (batches), rows (sequences) and padded tokens, and
-the ``loglikelihood`` / ``loglikelihood_rolling`` requests the pass issues are kept.
+then optionally with ``apply_chat_template=True``). During the pass filter only
+(``SecondPass.apply``, or ``ScoringPass.apply`` in protocol 1, is wrapped, so the
+task's own requests are not counted), the label requests it issues (through
+``lm.loglikelihood`` or ``prefix_scoring.loglikelihoods``) and its
+``loglikelihood_rolling`` requests are kept, and all its model calls (a generation
+inside the filter too) are timed, so that the rest is its non-model work.
 
-Two ways of making the pass's model calls are then replayed on exactly those requests:
+Two ways of making the pass's scoring calls are then replayed on exactly those
+requests, with a forward pre-hook on the model counting forward calls (batches),
+rows (sequences) and padded tokens:
 
-(a) *lm-eval path* (what the pass does today): ``HFLM.loglikelihood`` for the label
-    requests, ``HFLM.loglikelihood_rolling`` for fluency;
+(a) *lm-eval path*: ``HFLM.loglikelihood`` for the label requests,
+    ``HFLM.loglikelihood_rolling`` for fluency;
 (b) *shared prefix*: ``macro_bench.prefix_scoring.loglikelihoods`` for the label
     requests (one prefix row per distinct context, short continuation rows from its
     key/value cache), the same ``loglikelihood_rolling``.
@@ -76,19 +80,42 @@ def load_smollm2(batch_size: int):
     return HFLM(pretrained=str(folder), gguf_file=GGUF_FILE, device="cpu", dtype="float32", batch_size=batch_size)
 
 
+def pass_filter() -> type:
+    """The lm-eval filter that runs the pass: ``SecondPass`` where the package has it,
+    else the protocol-1 ``ScoringPass``."""
+    try:
+        from macro_bench.second_pass import SecondPass
+
+        return SecondPass
+    except ImportError:
+        from macro_bench.scoring_pass import ScoringPass
+
+        return ScoringPass
+
+
+def default_interventions() -> int:
+    try:
+        from macro_bench.interventions import DEFAULT_INTERVENTIONS
+    except ImportError:
+        from macro_bench.protocol import DEFAULT_INTERVENTIONS
+    return DEFAULT_INTERVENTIONS
+
+
 class ScoringPassRecorder:
-    """Counts model forwards and keeps the requests issued inside ``ScoringPass.apply``."""
+    """Counts model forwards and keeps the label and rolling requests issued inside the
+    pass filter's ``apply``, whether it sends labels through ``lm.loglikelihood`` or
+    through ``prefix_scoring.loglikelihoods``."""
 
     def __init__(self, lm) -> None:
-        from macro_bench import scoring_pass
+        from macro_bench import prefix_scoring
 
         self.lm = lm
         self.counting = False
         self.reset()
         lm.model.register_forward_pre_hook(self._on_forward, with_kwargs=True)
-        lm.model.register_forward_hook(self._after_forward, with_kwargs=True)
 
-        recorder, apply = self, scoring_pass.ScoringPass.apply
+        filter_class = pass_filter()
+        recorder, apply = self, filter_class.apply
 
         def timed_apply(filter_self, resps, docs):
             recorder.counting = True
@@ -100,36 +127,27 @@ class ScoringPassRecorder:
                 recorder.counting = False
                 recorder.documents += len(docs)
 
-        scoring_pass.ScoringPass.apply = timed_apply
-        for method in ("loglikelihood", "loglikelihood_rolling"):
+        filter_class.apply = timed_apply
+        for method in ("loglikelihood", "loglikelihood_rolling", "generate_until"):
             setattr(lm, method, self._recording(method, getattr(lm, method)))
+        prefix_scoring.loglikelihoods = self._recording_pairs(prefix_scoring.loglikelihoods)
 
     def reset(self) -> None:
         self.replay_counts: dict[str, int] | None = None  # set while a replay's rows are counted
-        self.calls = self.rows = self.padded_tokens = 0
-        self.forward_seconds = self.model_call_seconds = self.apply_seconds = 0.0
+        self.model_call_seconds = self.apply_seconds = 0.0
         self.documents = 0
-        self.requests: dict[str, list] = {"loglikelihood": [], "loglikelihood_rolling": []}
-        self._forward_start = 0.0
+        # generate_until is timed as model time, never replayed
+        self.requests: dict[str, list] = {"loglikelihood": [], "loglikelihood_rolling": [], "generate_until": []}
 
     def _on_forward(self, module, args, kwargs) -> None:
-        input_ids = args[0] if args else kwargs.get("input_ids")
-        if self.replay_counts is not None:
-            # A call given a key/value cache forwards continuation rows of a few tokens.
-            cached = kwargs.get("cache") is not None or kwargs.get("past_key_values") is not None
-            self.replay_counts["calls"] += 1
-            self.replay_counts["continuation_rows" if cached else "rows"] += int(input_ids.shape[0])
-            self.replay_counts["padded_tokens"] += int(input_ids.numel())
-        if not self.counting:
+        if self.replay_counts is None:
             return
-        self.calls += 1
-        self.rows += int(input_ids.shape[0])
-        self.padded_tokens += int(input_ids.numel())
-        self._forward_start = time.perf_counter()
-
-    def _after_forward(self, module, args, kwargs, output) -> None:
-        if self.counting:
-            self.forward_seconds += time.perf_counter() - self._forward_start
+        input_ids = args[0] if args else kwargs.get("input_ids")
+        # A call given a key/value cache forwards continuation rows of a few tokens.
+        cached = kwargs.get("cache") is not None or kwargs.get("past_key_values") is not None
+        self.replay_counts["calls"] += 1
+        self.replay_counts["continuation_rows" if cached else "rows"] += int(input_ids.shape[0])
+        self.replay_counts["padded_tokens"] += int(input_ids.numel())
 
     def _recording(self, method: str, call):
         def recorded(requests, *args, **kwargs):
@@ -143,6 +161,28 @@ class ScoringPassRecorder:
                 self.model_call_seconds += time.perf_counter() - start
 
         recorded.original = call
+        return recorded
+
+    def _recording_pairs(self, score):
+        """``prefix_scoring.loglikelihoods``, recording its pairs as loglikelihood requests."""
+        from lm_eval.api.instance import Instance
+
+        def recorded(lm, pairs):
+            if not self.counting:
+                return score(lm, pairs)
+            start = len(self.requests["loglikelihood"])
+            self.requests["loglikelihood"].extend(
+                Instance("loglikelihood", {}, tuple(pair), start + i) for i, pair in enumerate(pairs)
+            )
+            self.counting = False  # its own lm-eval fallback calls are part of this call
+            started = time.perf_counter()
+            try:
+                return score(lm, pairs)
+            finally:
+                self.model_call_seconds += time.perf_counter() - started
+                self.counting = True
+
+        recorded.original = score
         return recorded
 
 
@@ -204,7 +244,7 @@ def replay_model_calls(lm, recorder: ScoringPassRecorder, shared_prefix: bool) -
 
     start, cpu = time.perf_counter(), time.process_time()
     if shared_prefix:
-        prefix_scoring.loglikelihoods(lm, [request.args for request in recorder.requests["loglikelihood"]])
+        prefix_scoring.loglikelihoods.original(lm, [request.args for request in recorder.requests["loglikelihood"]])
     else:
         lm.loglikelihood.original(recorder.requests["loglikelihood"], disable_tqdm=True)
     lm.loglikelihood_rolling.original(recorder.requests["loglikelihood_rolling"], disable_tqdm=True)
@@ -233,7 +273,6 @@ def label_tokens(lm, context: str, continuations: list[str]) -> list[list[str]]:
 def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     import lm_eval
 
-    from macro_bench import protocol
     from macro_bench.data import LABELS
 
     recorder.reset()
@@ -250,7 +289,7 @@ def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     rows = minimum_rows(lm, label_requests, rolling_requests)
     continuation_rows, continuation_tokens = minimum_continuation_rows(lm, label_requests)
     min_rows = len(rows)
-    interventions = protocol.DEFAULT_INTERVENTIONS  # K; the run passes no --metadata interventions
+    interventions = default_interventions()  # K; the run passes no --metadata interventions
 
     # Which continuations lm-eval scores for this prompt mode, and their tokens: HFLM
     # forwards one row per distinct context + continuation[:-1].
@@ -258,7 +297,8 @@ def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     pieces = label_tokens(lm, label_requests[0].args[0], continuations)
     expected_rows_per_context = len({tuple(tokens[:-1]) for tokens in pieces})
 
-    shared_counts = count_replay_rows(lm, recorder, shared_prefix=True)  # also a warm-up of that path
+    # Counted replays of each path (also warm-ups): the real pass may use either.
+    counts = {name: count_replay_rows(lm, recorder, name == "shared prefix") for name in ("lm-eval", "shared prefix")}
     timings: dict[str, list[tuple[float, float]]] = {"baseline": [], "lm-eval": [], "shared prefix": []}
     order = [
         ("baseline", lambda: forward_rows(lm, rows, lm.batch_size)),
@@ -276,20 +316,15 @@ def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     other_seconds = recorder.apply_seconds - recorder.model_call_seconds
     paths = {}
     min_tokens = sum(len(row) for row in rows) + continuation_tokens
-    for name, counts in (
-        # the real pass's own counts: lm-eval's path forwards no key/value cache, only full rows
-        ("lm-eval", {"calls": recorder.calls, "rows": recorder.rows, "continuation_rows": 0,
-                     "padded_tokens": recorder.padded_tokens}),
-        ("shared prefix", shared_counts),
-    ):
+    for name, count in counts.items():
         wall_ratio = (median(name, 0) + other_seconds) / baseline_median
-        rows_ratio = counts["rows"] / min_rows
+        rows_ratio = count["rows"] / min_rows
         paths[name] = {
-            "forward_calls": counts["calls"],
-            "rows": counts["rows"],
-            "continuation_rows": counts["continuation_rows"],
-            "padded_tokens": counts["padded_tokens"],
-            "tokens_ratio": counts["padded_tokens"] / min_tokens,
+            "forward_calls": count["calls"],
+            "rows": count["rows"],
+            "continuation_rows": count["continuation_rows"],
+            "padded_tokens": count["padded_tokens"],
+            "tokens_ratio": count["padded_tokens"] / min_tokens,
             "replay_seconds": [wall for wall, _ in timings[name]],
             "replay_cpu_seconds": [cpu for _, cpu in timings[name]],
             "rows_ratio": rows_ratio,
@@ -313,7 +348,6 @@ def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
         "expected_rows_per_context": expected_rows_per_context,
         "apply_seconds": recorder.apply_seconds,
         "model_call_seconds": recorder.model_call_seconds,
-        "forward_seconds": recorder.forward_seconds,
         "other_seconds": other_seconds,
         "evaluate_seconds": evaluate_seconds,
         "baseline_seconds": [wall for wall, _ in timings["baseline"]],
@@ -348,7 +382,7 @@ def report(r: dict) -> None:
     base = statistics.median(r["baseline_seconds"])
     print(
         f"  baseline (the full minimum rows, one forward each): {base / d:.3f} s/document; the pass's non-model "
-        f"work {r['other_seconds'] / d:.3f} s/document; the real pass (lm-eval path) as timed inside lm-eval: "
+        f"work {r['other_seconds'] / d:.3f} s/document; the real pass as timed inside lm-eval: "
         f"{r['real_pass_ratio']:.2f}x the baseline"
     )
     for name, p in r["paths"].items():

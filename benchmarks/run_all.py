@@ -11,7 +11,8 @@ this machine is shared and noisy:
 
 * metric kernels: nltk.edit_distance on the same token lists;
 * start-up: the same command with the hook off (MACRO_BENCH_NO_HOOK=1), interleaved;
-* scoring pass: forwarding each distinct context once (the minimum), interleaved;
+* scoring pass: forwarding each distinct context once (the minimum), interleaved with lm-eval's
+  request path and the shared-prefix scorer replayed on the same requests;
 * memory: a process that only loads the model, and the 1-task run;
 * aggregation: the benchmark has no baseline of its own, so its time is also given
   in units of a fixed calibration workload (pure Python + numpy, best of 3) that this
@@ -154,20 +155,26 @@ def parse_scoring_pass(out: str, data: dict | None) -> list[Figure]:
     for mode in (data or {}).get("modes", []):
         d = mode["documents"]
         tag = f"{mode['task'].removeprefix('macro_sib200_')}, {mode['mode']}, {d} docs"
-        figures.append(Figure(
-            name, f"forward rows/document ({tag}; {mode['forward_calls']} calls)", f"{mode['rows'] / d:.2f}",
-            f"minimum {mode['min_rows'] / d:.2f}", f"{mode['rows_ratio']:.2f}x",
-        ))
-        figures.append(Figure(
-            name, f"scoring pass s/document ({tag})", f"{mode['apply_seconds'] / d:.2f} s",
-            f"minimum {statistics.median(mode['baseline_seconds']) / d:.2f} s",
-            f"{mode['wall_ratio']:.2f}x", f"<= {mode['target_ratio']}x", verdict(mode["meets_target"]),
-        ))
-        if "cpu_ratio" in mode:
+        baseline = statistics.median(mode["baseline_seconds"]) / d
+        for path, p in mode["paths"].items():
+            judged = path == "shared prefix"  # the target is the shared-prefix scorer's; lm-eval's path is context
             figures.append(Figure(
-                name, f"its model calls by process CPU time ({tag})",
-                f"{statistics.median(mode['replay_cpu_seconds']) / d:.2f} s",
-                f"minimum {statistics.median(mode['baseline_cpu_seconds']) / d:.2f} s", f"{mode['cpu_ratio']:.2f}x",
+                name, f"{path}: forward rows/document ({tag}; {p['forward_calls']} calls)", f"{p['rows'] / d:.2f}",
+                f"minimum {mode['min_rows'] / d:.2f}", f"{p['rows_ratio']:.2f}x",
+                f"<= {mode['target_ratio']}x" if judged else "-",
+                verdict(p["rows_ratio"] <= mode["target_ratio"]) if judged else "-",
+            ))
+            figures.append(Figure(
+                name, f"{path}: model calls + pass's other work, s/document ({tag})",
+                f"{statistics.median(p['replay_seconds']) / d + mode['other_seconds'] / d:.2f} s",
+                f"minimum {baseline:.2f} s", f"{p['wall_ratio']:.2f}x",
+                f"<= {mode['target_ratio']}x" if judged else "-",
+                verdict(p["wall_ratio"] <= mode["target_ratio"]) if judged else "-",
+            ))
+            figures.append(Figure(
+                name, f"{path}: model calls by process CPU time ({tag})",
+                f"{statistics.median(p['replay_cpu_seconds']) / d:.2f} s",
+                f"minimum {statistics.median(mode['baseline_cpu_seconds']) / d:.2f} s", f"{p['cpu_ratio']:.2f}x",
             ))
     return figures
 

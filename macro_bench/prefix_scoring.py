@@ -19,20 +19,23 @@ Method (lm-eval's ``HFLM`` with a causal backend, the model behind ``--model hf`
 1. Every pair is tokenized by ``HFLM._encode_pair`` itself, so the tokens are
    lm-eval's: the context's trailing whitespace moves into the continuation, and the
    continuation is what follows the context's own tokens in the encoding of the whole.
-2. Pairs are grouped by context tokens. For a group with continuations C, let S be
-   the longest common prefix of the c[:-1] (for the SIB plain prompt S is the " \\n\\n"
-   that lm-eval moves over). The *prefix row* is context + S; it is forwarded once,
-   batched with other groups' rows (longest first, right-padded, with an attention
-   mask and positions 0..n-1), and its logits from the last context token on score
-   the first len(S) + 1 tokens of every continuation. Only those positions go through
-   the output layer (``logits_to_keep``), which for a large vocabulary is most of a
-   row's cost.
-3. A continuation longer than len(S) + 1 tokens gets a *continuation row*: its
-   remaining tokens c[len(S):-1], attending to the prefix row's key/value cache
-   (the cache rows of its group, selected per row; the cache's right padding is
-   masked out; positions continue from the prefix row's length). Continuation rows
-   are batched across groups, so a batch of contexts costs one prefix call plus
-   ceil(continuation rows / batch size) short calls.
+2. Pairs are grouped by context tokens. In a group, let E be its longest
+   continuation without its last token (the first of equal length). The *prefix row*
+   is context + E; it is forwarded once, batched with other groups' rows (longest
+   first, right-padded, with an attention mask and positions 0..n-1). Its logits from
+   the last context token on score, for every continuation c, its first m(c) + 1
+   tokens, m(c) being the length of the common prefix of c[:-1] and E: the whole of
+   the longest continuation, and in SIB's plain mode every label (each is the " \\n\\n"
+   lm-eval moves over plus one token, but the longest). Only those positions go through the
+   output layer (``logits_to_keep``), a large part of a row's cost when the
+   vocabulary is large.
+3. A continuation with tokens left over gets a *continuation row*: its tokens
+   c[m(c):-1] at positions continuing from len(context) + m(c), attending to its
+   group's rows of the prefix call's key/value cache, of which it sees only the
+   first len(context) + m(c) positions (its own prefix; the rest of E and the right
+   padding are masked out). Continuation rows are batched across groups, so a batch
+   of contexts costs one prefix call plus one short call (up to
+   ``CONTINUATION_ROWS_PER_CONTEXT`` rows per context).
 4. ``is_greedy`` (every continuation token is the argmax) is computed as lm-eval does,
    so a cache entry written here is the (loglikelihood, is_greedy) pair lm-eval would
    have written.
@@ -49,8 +52,10 @@ request path (``lm.loglikelihood``): other backends, seq2seq, and single pairs t
 cannot be scored exactly here: an empty context (lm-eval conditions on its prefix
 token), a pair longer than ``max_length + 1`` tokens (lm-eval truncates it from the
 left), or, for a model with sliding-window attention, longer than half the window (so
-that the window never cuts into the padded rows). So the values equal lm-eval's
-within float rounding (the tests check 1e-4 on SmolLM2, plain and chat prompts).
+that the window never cuts into the padded rows); and all pairs of a model whose
+forward takes no key/value cache or returns another kind than transformers'
+``DynamicCache`` (e.g. a recurrent state). So the values equal lm-eval's within float
+rounding (the tests check 1e-4 on SmolLM2, plain and chat prompts).
 
 ``--use_cache``: answers already in the ``CachingLM``'s sqlite table are read under
 lm-eval's own keys (``hash_args("loglikelihood", (context, continuation))``), only the
@@ -82,6 +87,12 @@ log = logging.getLogger(__name__)
 
 AUTO_BATCH_SIZE = 32
 """Rows per forward call when the model's batch size is "auto"."""
+
+CONTINUATION_ROWS_PER_CONTEXT = 8
+"""Continuation rows per call, per prefix row of the batch size. A short call costs
+about one read of all the weights whatever its size, so the continuation rows of a
+prefix batch go in one call when they fit; their cached keys and values (one copy
+of the context per row) stay below lm-eval's own full-vocabulary logits per row."""
 
 
 class PrefixScoringError(RuntimeError):
@@ -150,7 +161,7 @@ class _ModelSettings:
     pad_token_id: int
     autocast_dtype: torch.dtype | None
     softmax_dtype: torch.dtype | None
-    cache_argument: str  # "cache" (transformers >= 5.x) or "past_key_values"
+    cache_argument: str | None  # "cache" (transformers 5), "past_key_values", or None: not supported
     keeps_logits: bool  # forward accepts logits_to_keep as a tensor of positions
 
 
@@ -161,15 +172,7 @@ def _settings(model: Any) -> _ModelSettings:
     if not isinstance(batch_size, int) or batch_size < 1:
         raise PrefixScoringError(f"the model's batch_size is {batch_size!r}; expected a positive integer or 'auto'")
     parameters = inspect.signature(model.model.forward).parameters
-    if "cache" in parameters:
-        cache_argument = "cache"
-    elif "past_key_values" in parameters:
-        cache_argument = "past_key_values"
-    else:
-        raise PrefixScoringError(
-            f"{type(model.model).__name__}.forward takes neither cache= nor past_key_values=; "
-            "the shared-prefix scorer needs a transformers causal LM"
-        )
+    cache_argument = next((name for name in ("cache", "past_key_values") if name in parameters), None)
     text_config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
     window = getattr(text_config, "sliding_window", None)
     tokenizer = model.tokenizer
@@ -215,10 +218,10 @@ def _select_cache_rows(cache: Any, rows: torch.Tensor) -> Any:
         type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in cache.layers
     ):
         raise _UnsupportedCache(type(cache).__name__)
-    # Iterating a DynamicCache gives (keys, values, sliding-window tensor or None) per
+    # Iterating a DynamicCache gives (keys, values[, sliding-window tensor or None]) per
     # layer, the form its constructor takes back.
     return DynamicCache(
-        ddp_cache_data=[(keys.index_select(0, rows), values.index_select(0, rows), window) for keys, values, window in cache]
+        ddp_cache_data=[(keys.index_select(0, rows), values.index_select(0, rows), *rest) for keys, values, *rest in cache]
     )
 
 
@@ -295,18 +298,28 @@ class _ContextGroup:
     continuations: dict[tuple[int, ...], list[int]] = field(default_factory=dict)
 
     @property
-    def shared(self) -> tuple[int, ...]:
-        """Longest common prefix of every continuation without its last token: the
-        logits of context + shared score the first len(shared) + 1 tokens of each."""
-        heads = [continuation[:-1] for continuation in self.continuations]
-        length = 0
-        while all(len(head) > length and head[length] == heads[0][length] for head in heads):
-            length += 1
-        return heads[0][:length]
+    def extension(self) -> tuple[int, ...]:
+        """The longest continuation (the first of equal length) without its last token:
+        the prefix row is context + extension, so that continuation needs no row of its own."""
+        return max(self.continuations, key=len)[:-1]
 
     @property
     def prefix_row(self) -> tuple[int, ...]:
-        return self.context + self.shared
+        return self.context + self.extension
+
+    def covered(self, continuation: tuple[int, ...]) -> int:
+        """How many of the continuation's first tokens the prefix row's logits score:
+        one more than its common prefix with the extension (its last token excluded)."""
+        length = 0
+        for own, extension in zip(continuation[:-1], self.extension, strict=False):
+            if own != extension:
+                break
+            length += 1
+        return length + 1
+
+    def tails(self) -> list[tuple[int, ...]]:
+        """The continuations that need a continuation row."""
+        return [continuation for continuation in self.continuations if self.covered(continuation) < len(continuation)]
 
 
 def group_by_context(
@@ -345,10 +358,12 @@ def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, boo
     if not requests:
         return []
     settings = _settings(model)
+    if settings.cache_argument is None:
+        log.warning("macro-bench: %s.forward takes no key/value cache; using lm-eval's path", type(model.model).__name__)
     limit = _length_limit(settings)
     encoded: list[tuple[list[int], list[int]] | None] = []
     for context, continuation in requests:
-        pair = _encode_pair(model, context, continuation) if context else None
+        pair = _encode_pair(model, context, continuation) if context and settings.cache_argument else None
         if pair is not None and (not pair[0] or not pair[1] or len(pair[0]) + len(pair[1]) > limit):
             pair = None
         encoded.append(pair)
@@ -368,8 +383,8 @@ def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, boo
 def _score_batch(
     model: Any, settings: _ModelSettings, groups: list[_ContextGroup], answers: list[tuple[float, bool] | None]
 ) -> None:
-    """Scores every continuation of ``groups`` into ``answers`` (one prefix call, then
-    the continuation rows in calls of at most ``batch_size`` rows)."""
+    """Scores every continuation of ``groups`` into ``answers``: one prefix call, then
+    the continuation rows."""
     device = model.device
     rows = [group.prefix_row for group in groups]
     width = max(map(len, rows))
@@ -378,14 +393,9 @@ def _score_batch(
     for b, row in enumerate(rows):
         input_ids[b, : len(row)] = torch.tensor(row, dtype=torch.long)
         attention[b, : len(row)] = 1
-    # Positions whose logits score a continuation token: the last context token and S.
+    # Positions whose logits score a continuation token: the last context token and the extension.
     scored = [range(len(group.context) - 1, len(row)) for group, row in zip(groups, rows, strict=True)]
-    tails = [
-        (b, continuation)
-        for b, group in enumerate(groups)
-        for continuation in group.continuations
-        if len(continuation) > len(group.shared) + 1
-    ]
+    tails = [(b, continuation) for b, group in enumerate(groups) for continuation in group.tails()]
     kept = sorted({position for positions in scored for position in positions})
     extra = {"logits_to_keep": torch.tensor(kept, device=device)} if settings.keeps_logits else {}
     logits, cache = _forward(
@@ -404,10 +414,10 @@ def _score_batch(
         logprobs = F.log_softmax(logits[b, columns], dim=-1, dtype=settings.softmax_dtype)
         greedy = logprobs.argmax(dim=-1).tolist()
         for continuation in group.continuations:
-            head = continuation[: len(group.shared) + 1]
+            head = continuation[: group.covered(continuation)]
             token_logprobs = logprobs[torch.arange(len(head)), torch.tensor(head)]
             head_scores[b, continuation] = (float(token_logprobs.sum()), greedy[: len(head)] == list(head))
-    tail_scores = _score_tails(model, settings, groups, tails, attention, cache) if tails else {}
+    tail_scores = _score_tails(model, settings, groups, tails, cache) if tails else {}
     for b, group in enumerate(groups):
         for continuation, indices in group.continuations.items():
             loglikelihood, is_greedy = head_scores[b, continuation]
@@ -423,37 +433,41 @@ def _score_tails(
     settings: _ModelSettings,
     groups: list[_ContextGroup],
     tails: list[tuple[int, tuple[int, ...]]],
-    prefix_attention: torch.Tensor,
     cache: Any,
 ) -> dict[tuple[int, tuple[int, ...]], tuple[float, bool]]:
-    """(loglikelihood, is_greedy) of each continuation's tokens after the first
-    len(S) + 1, from continuation rows that attend to the prefix rows' cache."""
+    """(loglikelihood, is_greedy) of each continuation's tokens after those its prefix
+    row scored, from continuation rows that attend to the prefix rows' cache."""
     device = model.device
+    cache_width = max(len(group.prefix_row) for group in groups)
     scores = {}
-    for first in range(0, len(tails), settings.batch_size):
-        chunk = tails[first : first + settings.batch_size]
-        starts = [len(groups[b].shared) for b, _ in chunk]
-        inputs = [continuation[start:-1] for (_, continuation), start in zip(chunk, starts, strict=True)]
+    per_call = settings.batch_size * CONTINUATION_ROWS_PER_CONTEXT
+    for first in range(0, len(tails), per_call):
+        chunk = tails[first : first + per_call]
+        # A row's own tokens start where its common prefix with the extension ends; it
+        # sees only the cache positions before that (context + that common prefix).
+        starts = [len(groups[b].context) + groups[b].covered(continuation) - 1 for b, continuation in chunk]
+        inputs = [continuation[start - len(groups[b].context) : -1] for (b, continuation), start in zip(chunk, starts, strict=True)]
         width = max(map(len, inputs))
         input_ids = torch.full((len(chunk), width), settings.pad_token_id, dtype=torch.long)
-        attention = torch.zeros((len(chunk), width), dtype=torch.long)
+        attention = torch.zeros((len(chunk), cache_width + width), dtype=torch.long)
         positions = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, ((b, _), tokens) in enumerate(zip(chunk, inputs, strict=True)):
+        for r, (tokens, start) in enumerate(zip(inputs, starts, strict=True)):
             input_ids[r, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-            attention[r, : len(tokens)] = 1
-            positions[r] = len(groups[b].prefix_row) + torch.arange(width)
+            attention[r, :start] = 1
+            attention[r, cache_width : cache_width + len(tokens)] = 1
+            positions[r] = start + torch.arange(width)
         sources = torch.tensor([b for b, _ in chunk], device=device)
         logits, _ = _forward(
             model,
             settings,
             input_ids=input_ids.to(device),
-            attention_mask=torch.cat([prefix_attention.to(device).index_select(0, sources), attention.to(device)], 1),
+            attention_mask=attention.to(device),
             position_ids=positions.to(device),
             cache=_select_cache_rows(cache, sources),
             use_cache=True,
         )
         for r, ((b, continuation), start) in enumerate(zip(chunk, starts, strict=True)):
-            targets = continuation[start + 1 :]
+            targets = continuation[start - len(groups[b].context) + 1 :]
             logprobs = F.log_softmax(logits[r, : len(targets)], dim=-1, dtype=settings.softmax_dtype)
             token_logprobs = logprobs[torch.arange(len(targets)), torch.tensor(targets)]
             scores[b, continuation] = (float(token_logprobs.sum()), logprobs.argmax(dim=-1).tolist() == list(targets))

@@ -28,17 +28,20 @@ TOLERANCE = 1e-4
 # --- grouping and batching, no model ----------------------------------------------------
 
 
-def test_shared_prefix_is_the_common_prefix_of_continuations_without_their_last_token():
-    group = _ContextGroup((5, 6), {(1, 2, 3): [0], (1, 2): [1], (1, 4, 5): [2]})
-    # heads (1, 2), (1,), (1, 4): common prefix (1,)
-    assert group.shared == (1,)
-    assert group.prefix_row == (5, 6, 1)
-    # one continuation: everything but its last token is shared
-    assert _ContextGroup((5,), {(7, 8, 9): [0]}).shared == (7, 8)
-    # one-token continuations share nothing: the context's last logits score them
-    assert _ContextGroup((5,), {(7,): [0], (8,): [1]}).shared == ()
-    # SIB plain mode: " \n\n" moved into every label
-    assert _ContextGroup((5,), {(99, 1): [0], (99, 2, 3): [1], (99, 4): [2]}).shared == (99,)
+def test_prefix_row_extends_the_context_by_the_longest_continuation_and_covers_its_prefixes():
+    group = _ContextGroup((5, 6), {(1, 2): [0], (1, 2, 3): [1], (1, 4, 5): [2], (7,): [3]})
+    assert group.extension == (1, 2)  # (1, 2, 3) without its last token
+    assert group.prefix_row == (5, 6, 1, 2)
+    # tokens scored by the prefix row: common prefix of c[:-1] with (1, 2), plus one
+    assert [group.covered(c) for c in group.continuations] == [2, 3, 2, 1]
+    assert group.tails() == [(1, 4, 5)]
+    # equal lengths: the first one extends the row
+    assert _ContextGroup((5,), {(1, 2): [0], (3, 4): [1]}).extension == (1,)
+    # one-token continuations: the context's last logits score them all
+    assert _ContextGroup((5,), {(7,): [0], (8,): [1]}).prefix_row == (5,)
+    # SIB plain mode: " \n\n" moved into every label, one label of three tokens
+    sib = _ContextGroup((5,), {(99, 1): [0], (99, 2, 3): [1], (99, 4): [2]})
+    assert sib.prefix_row == (5, 99, 2) and sib.tails() == []
 
 
 def test_grouping_merges_equal_contexts_and_duplicate_pairs_and_skips_fallbacks():
@@ -178,10 +181,13 @@ def test_equals_lm_eval_loglikelihood_in_one_row_per_context(smollm2, chat):
     for pair, value, (expected, _) in zip(pairs, ours, reference, strict=True):
         assert math.isfinite(value) and abs(value - expected) <= TOLERANCE, (pair[1], value, expected)
     assert _argmax_per_context(ours) == _argmax_per_context([ll for ll, _ in reference])
-    # One prefix call with one row per distinct context, then only short continuation rows.
+    # One prefix call with one row per distinct context, then at most one call of short
+    # continuation rows: none in plain mode, where every label but the longest is
+    # " \n\n" + one token.
     prefix_rows, *continuation_calls = forwards.shapes
     assert prefix_rows[0] == len(texts)
-    assert continuation_calls and all(width <= 4 for _, width in continuation_calls)
+    assert len(continuation_calls) == (1 if chat else 0)
+    assert all(width <= 3 for _, width in continuation_calls)
 
 
 def test_empty_context_and_truncated_pairs_take_lm_eval_path_and_equal_it(smollm2, monkeypatch):

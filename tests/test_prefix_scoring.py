@@ -18,8 +18,19 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM, CacheHook, CachingLM
 from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 
-from macro_bench import prefix_scoring, protocol
+from macro_bench import prefix_scoring
 from macro_bench.data import LABELS
+
+# lm-eval's afrobench sib prompt_1 (as in tasks/macro_sib200/_macro_sib200_template_yaml) and
+# its label continuations in plain mode (target_delimiter " ").
+LABEL_CONTINUATIONS = tuple(f" {label}" for label in LABELS)
+
+
+def sib_prompt(text: str) -> str:
+    return (
+        "Given the categories science/technology, travel, politics, sports, health, entertainment, "
+        f"or geography; what category does the text: '{text}' belong to: \n\n"
+    )
 from macro_bench.prefix_scoring import PrefixScoringError, _ContextGroup, batches_longest_first, group_by_context
 
 SIB200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"
@@ -155,11 +166,11 @@ def _texts() -> list[str]:
 
 def _sib_requests(lm, text: str, chat: bool) -> list[tuple[str, str]]:
     """As scoring_pass._ClassificationRequests builds them (no system instruction)."""
-    messages = [Message("user", protocol.classification_prompt(text), "")]
+    messages = [Message("user", sib_prompt(text), "")]
     if chat:
         context = lm.apply_chat_template(multiturn_to_singleturn(messages), add_generation_prompt=True)
         return [(context, label) for label in LABELS]
-    return [(messages_to_text(messages), continuation) for continuation in protocol.LABEL_CONTINUATIONS]
+    return [(messages_to_text(messages), continuation) for continuation in LABEL_CONTINUATIONS]
 
 
 def _lm_eval(lm, pairs) -> list[tuple[float, bool]]:
@@ -192,7 +203,7 @@ def test_equals_lm_eval_loglikelihood_in_one_row_per_context(smollm2, chat):
 
 def test_empty_context_and_truncated_pairs_take_lm_eval_path_and_equal_it(smollm2, monkeypatch):
     english = _texts()[0]
-    long_context = protocol.classification_prompt(english)
+    long_context = sib_prompt(english)
     pairs = [("", " The weather is nice."), ("Hello", " world"), (long_context, " travel"), ("Hi", " there friend")]
     # lm-eval left-truncates a pair longer than max_length + 1; only the long context is.
     monkeypatch.setattr(smollm2, "_max_length", 20)

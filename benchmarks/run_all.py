@@ -159,7 +159,8 @@ def parse_scoring_pass(out: str, data: dict | None) -> list[Figure]:
         for path, p in mode["paths"].items():
             judged = path == "shared prefix"  # the target is the shared-prefix scorer's; lm-eval's path is context
             figures.append(Figure(
-                name, f"{path}: forward rows/document ({tag}; {p['forward_calls']} calls)", f"{p['rows'] / d:.2f}",
+                name, f"{path}: full forward rows/document ({tag}; {p['forward_calls']} calls, "
+                f"+ {p['continuation_rows'] / d:.1f} continuation rows/document)", f"{p['rows'] / d:.2f}",
                 f"minimum {mode['min_rows'] / d:.2f}", f"{p['rows_ratio']:.2f}x",
                 f"<= {mode['target_ratio']}x" if judged else "-",
                 verdict(p["rows_ratio"] <= mode["target_ratio"]) if judged else "-",

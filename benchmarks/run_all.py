@@ -243,7 +243,7 @@ BENCHMARKS = [
     Benchmark("metric kernels", "metric_kernels.py", [], ["--pairs", "10000", "--nltk-pairs", "500"],
               parse_metric_kernels),
     Benchmark("start-up", "startup.py", [], ["--runs", "10", "--index-runs", "2", "--ls-runs", "0"], parse_startup),
-    Benchmark("scoring pass", "scoring_pass.py", ["--limit", "3", "--chat", "--repeats", "2"], ["--limit", "1", "--repeats", "1"],
+    Benchmark("scoring pass", "scoring_pass.py", ["--limit", "3", "--chat", "--repeats", "5"], ["--limit", "1", "--repeats", "1"],
               parse_scoring_pass, writes_json=True),
     Benchmark("memory", "memory.py", [], ["--quick"], parse_memory, writes_json=True),
     Benchmark("aggregation", "aggregate_speed.py", [],

@@ -22,19 +22,20 @@ Method (lm-eval's ``HFLM`` with a causal backend, the model behind ``--model hf`
 2. Pairs are grouped by context tokens. In a group, let E be its longest
    continuation without its last token (the first of equal length). The *prefix row*
    is context + E; it is forwarded once, batched with other groups' rows (longest
-   first, right-padded, with an attention mask and positions 0..n-1). Its logits from
-   the last context token on score, for every continuation c, its first m(c) + 1
-   tokens, m(c) being the length of the common prefix of c[:-1] and E: the whole of
-   the longest continuation, and in SIB's plain mode every label (each is the " \\n\\n"
-   lm-eval moves over plus one token, but the longest). Only those positions go through the
-   output layer (``logits_to_keep``), a large part of a row's cost when the
-   vocabulary is large.
+   first, left-padded, with an attention mask and each row's own positions 0..n-1).
+   Its logits from the last context token on score, for every continuation c, its
+   first m(c) + 1 tokens, m(c) being the length of the common prefix of c[:-1] and E:
+   the whole of the longest continuation, and in SIB's plain mode every label (each
+   is the " \\n\\n" lm-eval moves over plus one token, but the longest). Left padding
+   puts those positions in the last columns of every row, so only the last
+   (longest E in the batch) + 1 columns go through the output layer
+   (``logits_to_keep``), a large part of a row's cost when the vocabulary is large.
 3. A continuation with tokens left over gets a *continuation row*: its tokens
    c[m(c):-1] at positions continuing from len(context) + m(c), attending to its
    group's rows of the prefix call's key/value cache, of which it sees only the
-   first len(context) + m(c) positions (its own prefix; the rest of E and the right
-   padding are masked out). Continuation rows are batched across groups, so a batch
-   of contexts costs one prefix call plus one short call (up to
+   columns of the context and c's first m(c) tokens (the rest of E and the padding
+   are masked out). Continuation rows are batched across groups, so a batch of
+   contexts costs one prefix call plus one short call (up to
    ``CONTINUATION_ROWS_PER_CONTEXT`` rows per context).
 4. ``is_greedy`` (every continuation token is the argmax) is computed as lm-eval does,
    so a cache entry written here is the (loglikelihood, is_greedy) pair lm-eval would
@@ -74,6 +75,7 @@ Every use of lm-eval's and transformers' internals is in the section marked
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Sequence
@@ -104,6 +106,7 @@ class PrefixScoringError(RuntimeError):
 _PIN = "macro-bench needs lm-eval==0.4.13 (pip install 'lm-eval[hf]==0.4.13')"
 
 
+@functools.cache
 def _lm_eval_classes() -> tuple[type, type, Any]:
     """(CachingLM, HFLM, hash_args), checked for what this module uses of them."""
     from lm_eval.api import model as lm_eval_model
@@ -162,7 +165,7 @@ class _ModelSettings:
     autocast_dtype: torch.dtype | None
     softmax_dtype: torch.dtype | None
     cache_argument: str | None  # "cache" (transformers 5), "past_key_values", or None: not supported
-    keeps_logits: bool  # forward accepts logits_to_keep as a tensor of positions
+    keeps_logits: bool  # forward takes logits_to_keep=k: logits of the last k positions only
 
 
 def _settings(model: Any) -> _ModelSettings:
@@ -185,15 +188,8 @@ def _settings(model: Any) -> _ModelSettings:
         autocast_dtype=getattr(model, "mixed_precision_dtype", None),
         softmax_dtype=getattr(model, "softmax_dtype", None),
         cache_argument=cache_argument,
-        keeps_logits=_slices_logits_by_positions() and "logits_to_keep" in parameters,
+        keeps_logits="logits_to_keep" in parameters,
     )
-
-
-def _slices_logits_by_positions() -> bool:
-    """transformers' shared helper that takes a 1D tensor of positions to keep."""
-    import transformers.modeling_utils as modeling_utils
-
-    return hasattr(modeling_utils, "slice_logits_to_keep")
 
 
 def _forward(model: Any, settings: _ModelSettings, **kwargs: Any) -> tuple[torch.Tensor, Any]:
@@ -388,36 +384,35 @@ def _score_batch(
     device = model.device
     rows = [group.prefix_row for group in groups]
     width = max(map(len, rows))
+    # Left-padded, so every row ends at the last column and the scored positions (the
+    # last context token and the extension) are the last len(extension) + 1 columns.
+    offsets = [width - len(row) for row in rows]
     input_ids = torch.full((len(rows), width), settings.pad_token_id, dtype=torch.long)
     attention = torch.zeros((len(rows), width), dtype=torch.long)
-    for b, row in enumerate(rows):
-        input_ids[b, : len(row)] = torch.tensor(row, dtype=torch.long)
-        attention[b, : len(row)] = 1
-    # Positions whose logits score a continuation token: the last context token and the extension.
-    scored = [range(len(group.context) - 1, len(row)) for group, row in zip(groups, rows, strict=True)]
+    for b, (row, offset) in enumerate(zip(rows, offsets, strict=True)):
+        input_ids[b, offset:] = torch.tensor(row, dtype=torch.long)
+        attention[b, offset:] = 1
+    positions = (torch.arange(width).unsqueeze(0) - torch.tensor(offsets).unsqueeze(1)).clamp(min=0)
     tails = [(b, continuation) for b, group in enumerate(groups) for continuation in group.tails()]
-    kept = sorted({position for positions in scored for position in positions})
-    extra = {"logits_to_keep": torch.tensor(kept, device=device)} if settings.keeps_logits else {}
+    kept = max(len(group.extension) for group in groups) + 1
     logits, cache = _forward(
         model,
         settings,
         input_ids=input_ids.to(device),
         attention_mask=attention.to(device),
-        position_ids=torch.arange(width, device=device).expand(len(rows), -1),
+        position_ids=positions.to(device),
         use_cache=bool(tails),
-        **extra,
+        **({"logits_to_keep": kept} if settings.keeps_logits else {}),
     )
-    column = {position: j for j, position in enumerate(kept)} if settings.keeps_logits else None
     head_scores: dict[tuple[int, tuple[int, ...]], tuple[float, bool]] = {}
-    for b, (group, positions) in enumerate(zip(groups, scored, strict=True)):
-        columns = [column[p] for p in positions] if column is not None else list(positions)
-        logprobs = F.log_softmax(logits[b, columns], dim=-1, dtype=settings.softmax_dtype)
+    for b, group in enumerate(groups):
+        logprobs = F.log_softmax(logits[b, -(len(group.extension) + 1) :], dim=-1, dtype=settings.softmax_dtype)
         greedy = logprobs.argmax(dim=-1).tolist()
         for continuation in group.continuations:
             head = continuation[: group.covered(continuation)]
             token_logprobs = logprobs[torch.arange(len(head)), torch.tensor(head)]
             head_scores[b, continuation] = (float(token_logprobs.sum()), greedy[: len(head)] == list(head))
-    tail_scores = _score_tails(model, settings, groups, tails, cache) if tails else {}
+    tail_scores = _score_tails(model, settings, groups, offsets, tails, cache) if tails else {}
     for b, group in enumerate(groups):
         for continuation, indices in group.continuations.items():
             loglikelihood, is_greedy = head_scores[b, continuation]
@@ -432,28 +427,29 @@ def _score_tails(
     model: Any,
     settings: _ModelSettings,
     groups: list[_ContextGroup],
+    offsets: list[int],
     tails: list[tuple[int, tuple[int, ...]]],
     cache: Any,
 ) -> dict[tuple[int, tuple[int, ...]], tuple[float, bool]]:
     """(loglikelihood, is_greedy) of each continuation's tokens after those its prefix
     row scored, from continuation rows that attend to the prefix rows' cache."""
     device = model.device
-    cache_width = max(len(group.prefix_row) for group in groups)
+    cache_width = max(len(group.prefix_row) for group in groups)  # the prefix call's padded width
     scores = {}
     per_call = settings.batch_size * CONTINUATION_ROWS_PER_CONTEXT
     for first in range(0, len(tails), per_call):
         chunk = tails[first : first + per_call]
         # A row's own tokens start where its common prefix with the extension ends; it
-        # sees only the cache positions before that (context + that common prefix).
+        # sees only the cache columns of its context + that common prefix.
         starts = [len(groups[b].context) + groups[b].covered(continuation) - 1 for b, continuation in chunk]
         inputs = [continuation[start - len(groups[b].context) : -1] for (b, continuation), start in zip(chunk, starts, strict=True)]
         width = max(map(len, inputs))
         input_ids = torch.full((len(chunk), width), settings.pad_token_id, dtype=torch.long)
         attention = torch.zeros((len(chunk), cache_width + width), dtype=torch.long)
         positions = torch.zeros((len(chunk), width), dtype=torch.long)
-        for r, (tokens, start) in enumerate(zip(inputs, starts, strict=True)):
+        for r, ((b, _), tokens, start) in enumerate(zip(chunk, inputs, starts, strict=True)):
             input_ids[r, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-            attention[r, :start] = 1
+            attention[r, offsets[b] : offsets[b] + start] = 1
             attention[r, cache_width : cache_width + len(tokens)] = 1
             positions[r] = start + torch.arange(width)
         sources = torch.tensor([b for b, _ in chunk], device=device)

@@ -81,6 +81,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from macro_bench import data_parallel
 
@@ -247,11 +248,12 @@ def _lm_eval_instances(requests: Sequence[tuple[str, str]]) -> list[Any]:
 # --- end of internals ---------------------------------------------------------------
 
 
-def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]]) -> list[float]:
+def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]], progress: str | None = None) -> list[float]:
     """The summed log-likelihood of each continuation given its context (see module card).
 
     ``lm`` is an lm-eval model as the evaluator holds it (possibly ``CachingLM``-wrapped);
-    ``requests`` are (context, continuation) string pairs.
+    ``requests`` are (context, continuation) string pairs; ``progress``, if given, labels
+    a progress bar over the forward batches (on rank 0, as lm-eval shows its own).
     """
     requests = [_checked_pair(i, pair) for i, pair in enumerate(requests)]
     model, table = _unwrap(lm)
@@ -265,7 +267,7 @@ def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]]) -> list[float]:
             if key in table:
                 answers[i] = table[key]
     missing = [i for i, answer in enumerate(answers) if answer is None]
-    computed = _score(model, [requests[i] for i in missing])
+    computed = _score(model, [requests[i] for i in missing], progress)
     # Pairs this path cannot score exactly take lm-eval's: one call on every rank, always.
     fallback = [i for i, answer in zip(missing, computed, strict=True) if answer is None]
     fallback_answers = iter(_lm_eval_loglikelihood(model, [requests[i] for i in fallback]))
@@ -350,7 +352,7 @@ def _length_limit(settings: _ModelSettings) -> int:
     return limit
 
 
-def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool] | None]:
+def _score(model: Any, requests: list[tuple[str, str]], progress: str | None = None) -> list[tuple[float, bool] | None]:
     """(loglikelihood, is_greedy) of each pair, computed (no cache); None for a pair
     this path cannot score exactly (the caller sends those to lm-eval's path)."""
     if not requests:
@@ -366,7 +368,9 @@ def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, boo
     answers: list[tuple[float, bool] | None] = [None] * len(requests)
     try:
         with torch.inference_mode():
-            for batch in batches_longest_first(group_by_context(encoded), settings.batch_size):
+            batches = batches_longest_first(group_by_context(encoded), settings.batch_size)
+            shown = progress is not None and getattr(model, "rank", 0) == 0
+            for batch in tqdm(batches, desc=progress, unit="batch", disable=not shown):
                 _score_batch(model, settings, batch, answers)
     except _UnsupportedCache as error:
         log.warning("macro-bench: %s caches are not supported by the shared-prefix scorer; using lm-eval's path", error)

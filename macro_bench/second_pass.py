@@ -55,7 +55,9 @@ from macro_bench.options import Options
 from macro_bench.signature import signature
 from macro_bench.tokenization import comparable_token_texts, remove_tokens, tokenize
 
-log = logging.getLogger(__name__)
+# A child of lm-eval's logger: the second pass runs inside lm-eval's evaluator, so its
+# stage messages appear among lm-eval's own, at the run's --verbosity.
+log = logging.getLogger("lm_eval.macro_bench.second_pass")
 
 DEFAULT_GENERATION = {"until": [], "max_gen_toks": 256, "do_sample": False, "temperature": 0.0}
 
@@ -122,8 +124,8 @@ class _Document:
 class _PairScorer:
     """Collects (context, continuation) pairs of many texts and scores them in one call."""
 
-    def __init__(self, live: lm_eval_bridge.LiveEvaluation, classifier: Any, labels: int) -> None:
-        self.live, self.classifier, self.labels = live, classifier, labels
+    def __init__(self, live: lm_eval_bridge.LiveEvaluation, classifier: Any, labels: int, progress: str) -> None:
+        self.live, self.classifier, self.labels, self.progress = live, classifier, labels, progress
         self.pairs: list[tuple[str, str]] = []
 
     def add(self, doc: dict) -> int:
@@ -138,7 +140,7 @@ class _PairScorer:
 
     def score(self) -> list[float]:
         # Called on every data-parallel rank, with or without pairs: the ranks' calls must match.
-        return [float(value) for value in prefix_scoring.loglikelihoods(self.classifier, self.pairs)]
+        return [float(value) for value in prefix_scoring.loglikelihoods(self.classifier, self.pairs, progress=self.progress)]
 
 
 class SecondPass(Filter):
@@ -161,7 +163,8 @@ class SecondPass(Filter):
         classifier = extra_model(options.judge, lm) if options.judge else lm
         fluency_scorer = extra_model(options.fluency_lm, lm) if options.fluency_lm else lm
         task_name = task.config.task
-        log.info("macro-bench %s: second pass over %d documents", task_name, len(documents))
+        log.info("macro-bench %s [second pass]: %d documents; stages: generation, classification of the "
+                 "counterfactuals, scoring (interventions, fluency)", task_name, len(documents))
 
         # 1-2: prediction, target, generation.
         generation_requests = []
@@ -177,7 +180,8 @@ class SecondPass(Filter):
             generation_requests.append(
                 lm_eval_bridge.request("generate_until", (context, dict(generation)), document.doc, task_name, document.doc_id, 0)
             )
-        log.info("macro-bench %s: generating %d counterfactuals", task_name, len(generation_requests))
+        log.info("macro-bench %s [generation]: %d counterfactuals, at most %d tokens each",
+                 task_name, len(generation_requests), generation["max_gen_toks"])
         generations = [
             _as_text(text)
             for text in data_parallel.call_on_every_rank(
@@ -188,8 +192,8 @@ class SecondPass(Filter):
         count_tokens = lm_eval_bridge.token_counter(lm)
 
         # 3: extraction, classification of x', language identification.
-        judge_scorer = _PairScorer(live, classifier, len(dataset.labels))
-        counterfactual_scorer = _PairScorer(live, classifier, len(dataset.labels))
+        judge_scorer = _PairScorer(live, classifier, len(dataset.labels), f"macro-bench {task_name} [classification, judge]")
+        counterfactual_scorer = _PairScorer(live, classifier, len(dataset.labels), f"macro-bench {task_name} [classification]")
         judge_firsts, counterfactual_firsts = {}, {}
         for document, text in zip(documents, generations, strict=True):
             record = document.record
@@ -205,7 +209,7 @@ class SecondPass(Filter):
             if counterfactual is not None:
                 edited = {**document.doc, dataset.edited_field: counterfactual}
                 counterfactual_firsts[document.doc_id] = counterfactual_scorer.add(edited)
-        log.info("macro-bench %s: classifying %d counterfactuals", task_name, len(counterfactual_firsts))
+        log.info("macro-bench %s [classification]: %d counterfactuals", task_name, len(counterfactual_firsts))
         width = len(dataset.labels)
         judge_logliks = judge_scorer.score()
         counterfactual_logliks = counterfactual_scorer.score()
@@ -223,7 +227,7 @@ class SecondPass(Filter):
 
         # 4: interventions and fluency, for valid counterfactuals only.
         minimality = Minimality()
-        intervention_scorer = _PairScorer(live, classifier, width)
+        intervention_scorer = _PairScorer(live, classifier, width, f"macro-bench {task_name} [scoring, interventions]")
         planned = []
         rolling_requests = []
         fluency_of = {}
@@ -264,7 +268,7 @@ class SecondPass(Filter):
             }
             intervention_plans.append((document, sets, firsts))
         log.info(
-            "macro-bench %s: %d valid counterfactuals; scoring %d interventions and %d fluency texts",
+            "macro-bench %s [scoring]: %d valid counterfactuals; %d interventions and %d fluency texts",
             task_name, len(fluency_of) or len(planned), len(intervention_scorer.pairs) // max(width, 1), len(rolling_requests),
         )
         intervention_logliks = intervention_scorer.score()

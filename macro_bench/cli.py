@@ -153,13 +153,13 @@ def add_demo(commands) -> None:
     )
     parser.add_argument("--languages", default=",".join(DEFAULT_LANGUAGES), metavar="CODES",
                         help=f"comma-separated lang_Script codes (default: {','.join(DEFAULT_LANGUAGES)})")
-    parser.add_argument("--limit", type=_positive_int, default=5, help="documents per language (default: 5)")
+    parser.add_argument("--limit", type=_positive_int, default=10, help="documents per language (default: 10)")
     parser.add_argument("--sib200-dir", default=None, metavar="DIR",
                         help="local SIB-200 copy <DIR>/<lang_Script>/{train,dev,test}.tsv (default: the hub)")
     parser.add_argument("--output-path", type=Path, default=Path("runs/demo"), metavar="DIR",
                         help="lm-eval --output_path for results and samples (default: runs/demo)")
-    parser.add_argument("--max-gen-toks", type=_positive_int, default=64,
-                        help="generation budget per counterfactual (default: 64)")
+    parser.add_argument("--max-gen-toks", type=_positive_int, default=128,
+                        help="generation budget per counterfactual (default: 128)")
     parser.add_argument("--batch-size", type=_positive_int, default=16, help="lm-eval batch size (default: 16)")
     parser.set_defaults(run=run_demo)
 

@@ -11,15 +11,18 @@ results table (metric x language) and the paths of the files lm-eval wrote.
 Settings: plain prompts, because SmolLM2-135M classifies SIB-200 above chance only
 without its chat template (``benchmarks/demo_settings.py``: first 30 test documents,
 plain 0.30 English / 0.33 Chinese, p <= 0.021 against 1/7; chat 0.07 / 0.10), and the
-second pass explains the model's own prediction. English and Chinese, 5 documents
-each and 64 new tokens per counterfactual keep the run within about 3 minutes on 2
-CPU cores.
+second pass explains the model's own prediction. One torch thread
+(``OMP_NUM_THREADS=1`` unless set): a 135M model's decoding steps are too small to
+gain from a second thread, and when another process keeps one core busy a second
+thread makes each step wait for it (``benchmarks/cpu_threads.py``: 5 generations of
+32 tokens took 62.1 s with 2 threads and 3.2 s with 1, load about 3 on 2 cores).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -76,9 +79,10 @@ def run(languages: list[str], limit: int, output_path: Path, sib200_dir: str | N
     for code in languages:
         get_language(code)
     command = lm_eval_command(languages, limit, output_path, sib200_dir, max_gen_toks, batch_size)
-    print("macro-bench demo runs:\n  " + shlex.join(command), flush=True)
+    threads = os.environ.get("OMP_NUM_THREADS", "1")
+    print(f"macro-bench demo runs:\n  OMP_NUM_THREADS={threads} " + shlex.join(command), flush=True)
     started = time.time()
-    code = subprocess.call(command)
+    code = subprocess.call(command, env={**os.environ, "OMP_NUM_THREADS": threads})
     if code == 0:
         print(summary(output_path, started))
     return code

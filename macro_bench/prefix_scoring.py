@@ -47,8 +47,10 @@ HFLM, on its device. Batch size: ``lm.batch_size`` rows per call; with "auto",
 says little about classification prompts of a few hundred tokens).
 
 When it applies: the live model, after unwrapping ``--use_cache``'s ``CachingLM``, is
-exactly lm-eval's ``HFLM`` (``type(...) is HFLM``, not a subclass, which may override
-``loglikelihood``) with ``backend == "causal"``. Everything else takes lm-eval's own
+lm-eval's ``HFLM``, or a subclass that keeps HFLM's scoring methods (``loglikelihood``,
+``_loglikelihood_tokens``, ``_model_call``, ``_encode_pair``, ``tok_encode``; one that
+overrides any of them scores its own way and takes its own path), with
+``backend == "causal"``. Everything else takes lm-eval's own
 request path (``lm.loglikelihood``): other backends, seq2seq, and single pairs that
 cannot be scored exactly here: an empty context (lm-eval conditions on its prefix
 token), a pair longer than ``max_length + 1`` tokens (lm-eval truncates it from the
@@ -65,9 +67,11 @@ recomputes nothing, and a cache written by lm-eval's own path is reused (and vic
 versa).
 
 Data parallelism: the shared-prefix path has no collective operation, so ranks may
-score different numbers of pairs without padding. Pairs sent to lm-eval's path are
-padded to the largest count across ranks, as lm-eval's evaluator pads its requests
-(HFLM gathers across ranks when it detects an "auto" batch size).
+score different numbers of pairs without padding. Pairs sent to lm-eval's path (HFLM
+gathers across ranks when it detects an "auto" batch size) go through
+:func:`macro_bench.data_parallel.call_on_every_rank` exactly once per
+``loglikelihoods`` call on every rank, even one with no such pair or with all its
+answers cached, so the ranks' collectives always match.
 
 Every use of lm-eval's and transformers' internals is in the section marked
 "internals" below, and checked with an error that names the pin (lm-eval==0.4.13).
@@ -84,6 +88,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
+
+from macro_bench import data_parallel
 
 log = logging.getLogger(__name__)
 
@@ -130,26 +137,30 @@ def _lm_eval_classes() -> tuple[type, type, Any]:
 
 def _unwrap(lm: Any) -> tuple[Any, Any | None]:
     """(the model, the sqlite dict of ``--use_cache`` or None)."""
-    caching_lm, _, _ = _lm_eval_classes()
-    if type(lm) is not caching_lm:
-        return lm, None
-    # vars(): CachingLM.__getattr__ would hand a missing attribute over to the inner model.
-    inner, table = vars(lm).get("lm"), vars(lm).get("dbdict")
-    if inner is None or table is None or not hasattr(table, "commit"):
-        raise PrefixScoringError(f"lm-eval's CachingLM no longer has .lm and .dbdict (its sqlite cache); {_PIN}")
-    return inner, table
+    _lm_eval_classes()
+    try:
+        return data_parallel.unwrap_caching_lm(lm)
+    except data_parallel.DataParallelError as error:
+        raise PrefixScoringError(str(error)) from error
 
 
 def _cache_key(context: str, continuation: str) -> str:
     """The key lm-eval's CachingLM stores a loglikelihood answer under."""
-    _, _, hash_args = _lm_eval_classes()
-    return hash_args("loglikelihood", (context, continuation))
+    return data_parallel.cache_key("loglikelihood", (context, continuation))
+
+
+# The HFLM methods that decide a loglikelihood answer; a subclass overriding one of them
+# has its own scoring, which the shared-prefix path would bypass.
+_SCORING_METHODS = ("loglikelihood", "_loglikelihood_tokens", "_model_call", "_encode_pair", "tok_encode")
 
 
 def _takes_shared_prefix_path(model: Any) -> bool:
     _, hflm, _ = _lm_eval_classes()
+    keeps_hflm_scoring = isinstance(model, hflm) and all(
+        getattr(type(model), name) is getattr(hflm, name) for name in _SCORING_METHODS
+    )
     # enable_thinking: HFLM.loglikelihood refuses it, and its own path raises that error.
-    return type(model) is hflm and model.backend == "causal" and not getattr(model, "enable_thinking", False)
+    return keeps_hflm_scoring and model.backend == "causal" and not getattr(model, "enable_thinking", False)
 
 
 def _encode_pair(model: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -236,11 +247,12 @@ def _lm_eval_instances(requests: Sequence[tuple[str, str]]) -> list[Any]:
 # --- end of internals ---------------------------------------------------------------
 
 
-def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]]) -> list[float]:
+def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]], progress: str | None = None) -> list[float]:
     """The summed log-likelihood of each continuation given its context (see module card).
 
     ``lm`` is an lm-eval model as the evaluator holds it (possibly ``CachingLM``-wrapped);
-    ``requests`` are (context, continuation) string pairs.
+    ``requests`` are (context, continuation) string pairs; ``progress``, if given, labels
+    a progress bar over the forward batches (on rank 0, as lm-eval shows its own).
     """
     requests = [_checked_pair(i, pair) for i, pair in enumerate(requests)]
     model, table = _unwrap(lm)
@@ -254,11 +266,14 @@ def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]]) -> list[float]:
             if key in table:
                 answers[i] = table[key]
     missing = [i for i, answer in enumerate(answers) if answer is None]
-    computed = _score(model, [requests[i] for i in missing])
+    computed = _score(model, [requests[i] for i in missing], progress)
+    # Pairs this path cannot score exactly take lm-eval's: one call on every rank, always.
+    fallback = [i for i, answer in zip(missing, computed, strict=True) if answer is None]
+    fallback_answers = iter(_lm_eval_loglikelihood(model, [requests[i] for i in fallback]))
     for i, answer in zip(missing, computed, strict=True):
-        answers[i] = answer
+        answers[i] = answer if answer is not None else next(fallback_answers)
         if table is not None:
-            table[keys[i]] = answer
+            table[keys[i]] = answers[i]
     if table is not None and missing:
         table.commit()
     return [float(answer[0]) for answer in answers]
@@ -273,17 +288,14 @@ def _checked_pair(index: int, pair: Any) -> tuple[str, str]:
     return pair[0], pair[1]
 
 
+_FILLER_PAIR = ("\n", "\n")  # sent by a rank with nothing to score while others score; answer dropped
+
+
 def _lm_eval_loglikelihood(lm: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
-    """lm-eval's own request path, padded across data-parallel ranks like its evaluator."""
-    count = len(requests)
-    world_size = getattr(lm, "world_size", 1)
-    if world_size > 1:
-        counts = lm.all_gather(torch.tensor([count], device=lm.device)).cpu().tolist()
-        filler = requests[0] if requests else ("\n", "\n")  # any pair: its answer is dropped
-        requests = requests + [filler] * (max(counts) - count)
-    if not requests:
-        return []
-    return list(lm.loglikelihood(_lm_eval_instances(requests)))[:count]
+    """lm-eval's own request path, made by every data-parallel rank together."""
+    (filler,) = _lm_eval_instances([_FILLER_PAIR])
+    answers = data_parallel.call_on_every_rank(lm, "loglikelihood", _lm_eval_instances(requests), filler)
+    return [(float(answer[0]), bool(answer[1])) for answer in answers]
 
 
 @dataclass
@@ -349,8 +361,9 @@ def _length_limit(settings: _ModelSettings) -> int:
     return limit
 
 
-def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
-    """(loglikelihood, is_greedy) of each pair, computed (no cache)."""
+def _score(model: Any, requests: list[tuple[str, str]], progress: str | None = None) -> list[tuple[float, bool] | None]:
+    """(loglikelihood, is_greedy) of each pair, computed (no cache); None for a pair
+    this path cannot score exactly (the caller sends those to lm-eval's path)."""
     if not requests:
         return []
     settings = _settings(model)
@@ -366,13 +379,12 @@ def _score(model: Any, requests: list[tuple[str, str]]) -> list[tuple[float, boo
     answers: list[tuple[float, bool] | None] = [None] * len(requests)
     try:
         with torch.inference_mode():
-            for batch in batches_longest_first(group_by_context(encoded), settings.batch_size):
+            batches = batches_longest_first(group_by_context(encoded), settings.batch_size)
+            shown = progress is not None and getattr(model, "rank", 0) == 0
+            for batch in tqdm(batches, desc=progress, unit="batch", disable=not shown):
                 _score_batch(model, settings, batch, answers)
     except _UnsupportedCache as error:
         log.warning("macro-bench: %s caches are not supported by the shared-prefix scorer; using lm-eval's path", error)
-    fallback = [i for i, answer in enumerate(answers) if answer is None]
-    for i, answer in zip(fallback, _lm_eval_loglikelihood(model, [requests[i] for i in fallback]), strict=True):
-        answers[i] = (float(answer[0]), bool(answer[1]))
     return answers
 
 

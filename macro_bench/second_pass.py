@@ -19,6 +19,11 @@ of the task:
    now, after generation, never shown to the generator) in one scoring call, and
    fluency in one ``loglikelihood_rolling`` call.
 
+Under data parallelism each rank's filter sees only its own documents and makes the
+same sequence of model calls as every other rank, even with nothing of its own to
+compute or with everything cached (:mod:`macro_bench.data_parallel`); lm-eval
+gathers the ranks' samples and metrics afterwards.
+
 Each document's measurements become one JSON record (lm-eval writes it to
 ``--log_samples`` as the first ``filtered_resps``); every metric is derived from that
 record alone (:func:`macro_bench.metrics.document.derive_metrics`), so the aggregator
@@ -37,7 +42,7 @@ from typing import Any
 
 from lm_eval.api.filter import Filter
 
-from macro_bench import interventions, lm_eval_bridge, prefix_scoring, protocol
+from macro_bench import data_parallel, interventions, lm_eval_bridge, prefix_scoring, protocol
 from macro_bench.datasets import DatasetSpec, get_dataset
 from macro_bench.documents import DATASET_KEY
 from macro_bench.extraction import extract_counterfactual
@@ -50,7 +55,9 @@ from macro_bench.options import Options
 from macro_bench.signature import signature
 from macro_bench.tokenization import comparable_token_texts, remove_tokens, tokenize
 
-log = logging.getLogger(__name__)
+# A child of lm-eval's logger: the second pass runs inside lm-eval's evaluator, so its
+# stage messages appear among lm-eval's own, at the run's --verbosity.
+log = logging.getLogger("lm_eval.macro_bench.second_pass")
 
 DEFAULT_GENERATION = {"until": [], "max_gen_toks": 256, "do_sample": False, "temperature": 0.0}
 
@@ -90,26 +97,9 @@ def extra_model(spec: str, like: Any) -> Any:
     return _EXTRA_MODELS[spec]
 
 
-def _padded_call(model: Any, method: str, requests: list) -> list[Any]:
-    """Call ``model.<method>``, padding to the largest request count across ranks.
-
-    Under data parallelism lm-eval's HF model gathers across ranks inside
-    ``loglikelihood_rolling``, so every rank must make the call with the same number
-    of requests, as lm-eval's evaluator pads its own; the padded answers are dropped.
-    """
-    count = len(requests)
-    world_size = getattr(model, "world_size", 1)
-    if world_size > 1:
-        import torch
-
-        counts = model.all_gather(torch.tensor([count], device=model.device)).cpu().tolist()
-        target = max(counts)
-        if count == 0 and target > 0:
-            raise SecondPassError("a data-parallel rank has no documents for this task; use fewer processes")
-        requests = requests + [requests[0]] * (target - count)
-    if not requests:
-        return []
-    return list(getattr(model, method)(requests))[:count]
+def _filler(request_type: str, arguments: tuple, task_name: str):
+    """A request a data-parallel rank sends only to keep step with the others (answer dropped)."""
+    return lm_eval_bridge.request(request_type, arguments, {}, task_name, -1, 0)
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -134,8 +124,8 @@ class _Document:
 class _PairScorer:
     """Collects (context, continuation) pairs of many texts and scores them in one call."""
 
-    def __init__(self, live: lm_eval_bridge.LiveEvaluation, classifier: Any, labels: int) -> None:
-        self.live, self.classifier, self.labels = live, classifier, labels
+    def __init__(self, live: lm_eval_bridge.LiveEvaluation, classifier: Any, labels: int, progress: str) -> None:
+        self.live, self.classifier, self.labels, self.progress = live, classifier, labels, progress
         self.pairs: list[tuple[str, str]] = []
 
     def add(self, doc: dict) -> int:
@@ -149,7 +139,8 @@ class _PairScorer:
         return len(self.pairs) - self.labels
 
     def score(self) -> list[float]:
-        return [float(value) for value in prefix_scoring.loglikelihoods(self.classifier, self.pairs)] if self.pairs else []
+        # Called on every data-parallel rank, with or without pairs: the ranks' calls must match.
+        return [float(value) for value in prefix_scoring.loglikelihoods(self.classifier, self.pairs, progress=self.progress)]
 
 
 class SecondPass(Filter):
@@ -172,7 +163,8 @@ class SecondPass(Filter):
         classifier = extra_model(options.judge, lm) if options.judge else lm
         fluency_scorer = extra_model(options.fluency_lm, lm) if options.fluency_lm else lm
         task_name = task.config.task
-        log.info("macro-bench %s: second pass over %d documents", task_name, len(documents))
+        log.info("macro-bench %s [second pass]: %d documents; stages: generation, classification of the "
+                 "counterfactuals, scoring (interventions, fluency)", task_name, len(documents))
 
         # 1-2: prediction, target, generation.
         generation_requests = []
@@ -188,13 +180,20 @@ class SecondPass(Filter):
             generation_requests.append(
                 lm_eval_bridge.request("generate_until", (context, dict(generation)), document.doc, task_name, document.doc_id, 0)
             )
-        log.info("macro-bench %s: generating %d counterfactuals", task_name, len(generation_requests))
-        generations = [_as_text(text) for text in lm.generate_until(generation_requests)]
+        log.info("macro-bench %s [generation]: %d counterfactuals, at most %d tokens each",
+                 task_name, len(generation_requests), generation["max_gen_toks"])
+        generations = [
+            _as_text(text)
+            for text in data_parallel.call_on_every_rank(
+                lm, "generate_until", generation_requests,
+                _filler("generate_until", ("\n", dict(generation)), task_name),
+            )
+        ]
         count_tokens = lm_eval_bridge.token_counter(lm)
 
         # 3: extraction, classification of x', language identification.
-        judge_scorer = _PairScorer(live, classifier, len(dataset.labels))
-        counterfactual_scorer = _PairScorer(live, classifier, len(dataset.labels))
+        judge_scorer = _PairScorer(live, classifier, len(dataset.labels), f"macro-bench {task_name} [classification, judge]")
+        counterfactual_scorer = _PairScorer(live, classifier, len(dataset.labels), f"macro-bench {task_name} [classification]")
         judge_firsts, counterfactual_firsts = {}, {}
         for document, text in zip(documents, generations, strict=True):
             record = document.record
@@ -210,7 +209,7 @@ class SecondPass(Filter):
             if counterfactual is not None:
                 edited = {**document.doc, dataset.edited_field: counterfactual}
                 counterfactual_firsts[document.doc_id] = counterfactual_scorer.add(edited)
-        log.info("macro-bench %s: classifying %d counterfactuals", task_name, len(counterfactual_firsts))
+        log.info("macro-bench %s [classification]: %d counterfactuals", task_name, len(counterfactual_firsts))
         width = len(dataset.labels)
         judge_logliks = judge_scorer.score()
         counterfactual_logliks = counterfactual_scorer.score()
@@ -228,7 +227,7 @@ class SecondPass(Filter):
 
         # 4: interventions and fluency, for valid counterfactuals only.
         minimality = Minimality()
-        intervention_scorer = _PairScorer(live, classifier, width)
+        intervention_scorer = _PairScorer(live, classifier, width, f"macro-bench {task_name} [scoring, interventions]")
         planned = []
         rolling_requests = []
         fluency_of = {}
@@ -269,11 +268,17 @@ class SecondPass(Filter):
             }
             intervention_plans.append((document, sets, firsts))
         log.info(
-            "macro-bench %s: %d valid counterfactuals; scoring %d interventions and %d fluency texts",
+            "macro-bench %s [scoring]: %d valid counterfactuals; %d interventions and %d fluency texts",
             task_name, len(fluency_of) or len(planned), len(intervention_scorer.pairs) // max(width, 1), len(rolling_requests),
         )
         intervention_logliks = intervention_scorer.score()
-        rolling_logliks = [float(value) for value in _padded_call(fluency_scorer, "loglikelihood_rolling", rolling_requests)]
+        rolling_logliks = [
+            float(value)
+            for value in data_parallel.call_on_every_rank(
+                fluency_scorer, "loglikelihood_rolling", rolling_requests,
+                _filler("loglikelihood_rolling", ("\n",), task_name),
+            )
+        ]
 
         for document, sets, firsts in intervention_plans:
             record = document.record
@@ -311,10 +316,11 @@ class SecondPass(Filter):
             num_fewshot=task.config.num_fewshot or 0,
             truncation_counted=count_tokens is not None,
         )
-        # lm-eval averages each metric over the documents that have it; record how many.
-        metadata["documents_per_metric"] = dict(
-            Counter(name for document in documents for name in derive_metrics(document.record))
-        )
+        # lm-eval averages each metric over the documents that have it; record how many
+        # (over all data-parallel ranks: lm-eval reports rank 0's task configuration).
+        metadata["documents_per_metric"] = dict(data_parallel.sum_over_ranks(
+            lm, Counter(name for document in documents for name in derive_metrics(document.record))
+        ))
         log.info("macro-bench %s: %s", task_name, metadata["signature"])
         return _filtered_responses(task, resps, {document.doc_id: document.record for document in documents})
 

@@ -20,17 +20,6 @@ from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 
 from macro_bench import prefix_scoring
 from macro_bench.data import LABELS
-
-# lm-eval's afrobench sib prompt_1 (as in tasks/macro_sib200/_macro_sib200_template_yaml) and
-# its label continuations in plain mode (target_delimiter " ").
-LABEL_CONTINUATIONS = tuple(f" {label}" for label in LABELS)
-
-
-def sib_prompt(text: str) -> str:
-    return (
-        "Given the categories science/technology, travel, politics, sports, health, entertainment, "
-        f"or geography; what category does the text: '{text}' belong to: \n\n"
-    )
 from macro_bench.prefix_scoring import PrefixScoringError, _ContextGroup, batches_longest_first, group_by_context
 
 SIB200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"
@@ -164,13 +153,21 @@ def _texts() -> list[str]:
     return [english, chinese, long_text]
 
 
+# lm-eval's afrobench sib_<lang>_prompt_1 text, the classification prompt of our SIB-200 tasks.
+SIB_PROMPT_1 = (
+    "Given the categories science/technology, travel, politics, sports, health, entertainment, or geography; "
+    "what category does the text: '{text}' belong to: \n\n"
+)
+
+
 def _sib_requests(lm, text: str, chat: bool) -> list[tuple[str, str]]:
-    """As scoring_pass._ClassificationRequests builds them (no system instruction)."""
-    messages = [Message("user", sib_prompt(text), "")]
+    """As lm-eval builds a multiple_choice task's pairs (no system instruction): the
+    target delimiter " " before each label, dropped under a chat template."""
+    messages = [Message("user", SIB_PROMPT_1.format(text=text), "")]
     if chat:
         context = lm.apply_chat_template(multiturn_to_singleturn(messages), add_generation_prompt=True)
         return [(context, label) for label in LABELS]
-    return [(messages_to_text(messages), continuation) for continuation in LABEL_CONTINUATIONS]
+    return [(messages_to_text(messages), f" {label}") for label in LABELS]
 
 
 def _lm_eval(lm, pairs) -> list[tuple[float, bool]]:
@@ -203,7 +200,7 @@ def test_equals_lm_eval_loglikelihood_in_one_row_per_context(smollm2, chat):
 
 def test_empty_context_and_truncated_pairs_take_lm_eval_path_and_equal_it(smollm2, monkeypatch):
     english = _texts()[0]
-    long_context = sib_prompt(english)
+    long_context = SIB_PROMPT_1.format(text=english)
     pairs = [("", " The weather is nice."), ("Hello", " world"), (long_context, " travel"), ("Hi", " there friend")]
     # lm-eval left-truncates a pair longer than max_length + 1; only the long context is.
     monkeypatch.setattr(smollm2, "_max_length", 20)
@@ -226,6 +223,22 @@ def test_a_subclass_of_hflm_keeps_its_own_loglikelihood(smollm2):
     subclass = Rescored.__new__(Rescored)
     subclass.__dict__.update(smollm2.__dict__)
     assert prefix_scoring.loglikelihoods(subclass, [("Hello", " world")]) == [-1.5]
+
+
+def test_a_subclass_that_keeps_hflm_scoring_takes_the_shared_prefix_path(smollm2):
+    """As the data-parallel test model does: only its constructor differs."""
+    from lm_eval.models.huggingface import HFLM
+
+    class Relaunched(HFLM):
+        pass
+
+    subclass = Relaunched.__new__(Relaunched)
+    subclass.__dict__.update(smollm2.__dict__)
+    pairs = _sib_requests(smollm2, _texts()[0], chat=False)
+    with _ForwardCounter(smollm2) as counter:
+        values = prefix_scoring.loglikelihoods(subclass, pairs)
+    assert [rows for rows, _ in counter.shapes][0] == 1  # one prefix row for the 7 labels
+    assert values == pytest.approx([ll for ll, _ in _lm_eval(smollm2, pairs)], abs=1e-4)
 
 
 def test_use_cache_resumes_without_recomputing_and_shares_lm_eval_cache(smollm2, tmp_path):

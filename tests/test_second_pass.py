@@ -9,7 +9,7 @@ import pytest
 
 from macro_bench import lm_eval_bridge
 from macro_bench.options import Options, OptionsError
-from macro_bench.second_pass import SecondPass, SecondPassError, _padded_call, generation_settings
+from macro_bench.second_pass import SecondPass, SecondPassError, generation_settings
 
 from .scripted_lm import ScriptedLM
 
@@ -181,26 +181,3 @@ def test_failures_come_before_any_generation(tmp_path, model, metadata, error):
     with pytest.raises(error):
         lm_eval.simple_evaluate(model=lm, tasks=[TASK], task_manager=manager)
     assert lm.calls["generate_until"] == 0
-
-
-class _Rank:
-    """A stand-in for one data-parallel rank of an lm-eval model."""
-
-    def __init__(self, world_counts: list[int]):
-        self.world_size, self.device, self.world_counts, self.seen = len(world_counts), "cpu", world_counts, None
-
-    def all_gather(self, tensor):
-        import torch
-
-        return torch.tensor(self.world_counts)
-
-    def loglikelihood_rolling(self, requests):
-        self.seen = list(requests)
-        return [float(i) for i in range(len(requests))]
-
-
-def test_data_parallel_ranks_pad_to_the_largest_request_count_and_drop_the_padding():
-    rank = _Rank(world_counts=[3, 5])
-    results = _padded_call(rank, "loglikelihood_rolling", ["a", "b", "c"])
-    assert rank.seen == ["a", "b", "c", "a", "a"]
-    assert results == [0.0, 1.0, 2.0]

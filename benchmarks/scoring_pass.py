@@ -125,7 +125,8 @@ class ScoringPassRecorder:
             finally:
                 recorder.apply_seconds += time.perf_counter() - start
                 recorder.counting = False
-                recorder.documents += len(docs)
+                # One filter response per request: a multiple_choice task has one per label.
+                recorder.documents += len({doc["doc_key"] for doc in docs})
 
         filter_class.apply = timed_apply
         for method in ("loglikelihood", "loglikelihood_rolling", "generate_until"):

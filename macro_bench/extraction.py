@@ -148,7 +148,7 @@ _LABEL_WORD = r"""
         (?:[ \t]+(?:text|sentence|version|passage|hypothesis|counterfactual|answer|output|result))?
       | (?:new|final|counterfactual)
         [ \t]+ (?:text|sentence|version|passage|hypothesis|counterfactual|answer|output|result)
-      | counterfactual(?:[ \t]+explanation)? | answer | output | result | response | text | edit
+      | counterfactual(?:[ \t]+explanation)? | answer | output | result | response | text | hypothesis | edit
       | texte[ \t]+(?:modifié|édité|réécrit) | réponse
       | texto[ \t]+(?:editado|modificado) | respuesta
       | (?:geänderter|bearbeiteter)[ \t]+text | antwort

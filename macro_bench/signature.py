@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from macro_bench import __version__, interventions, protocol
 from macro_bench.language_id import LID_SIGNATURE
+from macro_bench.metrics.document import TRUNCATION_SLACK_SHARE
 from macro_bench.metrics.fluency import FLUENCY_CLIP
 from macro_bench.metrics.similarity import SIMILARITY_SIGNATURE
 from macro_bench.tokenization import TOKENIZER_SIGNATURE
@@ -61,7 +62,7 @@ def signature(
         "system": system,
         "fewshot": num_fewshot,
         "gen": json.dumps(generation, sort_keys=True, separators=(",", ":")),
-        "truncation": "counted" if truncation_counted else "undefined",
+        "truncation": f"counted,slack:{TRUNCATION_SLACK_SHARE:g}/2" if truncation_counted else "undefined",
         "seed": "sha256",
     }
     return _SEPARATOR.join(f"{key}:{_safe(value)}" for key, value in fields.items())

@@ -706,3 +706,10 @@ def test_real_test_texts_survive_echoed_instruction_lines():
         if extract_counterfactual(generation, text, instruction) != text:
             failures.append((language, generation))
     assert failures == []
+
+
+def test_a_hypothesis_label_before_the_answer_is_peeled():
+    # SmolLM2 on XNLI (protocol-2 CPU board): the label made a copy look like a flip.
+    original = "All apparel industries and shops were permanently closed in 1980."
+    assert extract_counterfactual(f"Hypothesis: {original}\n\n", original) == original
+    assert extract_counterfactual("Hypothesis: Some shops were closed in 1980.", original) == "Some shops were closed in 1980."

@@ -213,3 +213,25 @@ def test_predict_never_returns_nan(logliks: list[float]) -> None:
     sanitized = [-math.inf if math.isnan(v) else v for v in logliks]
     assert predicted == sanitized.index(max(sanitized))
     assert distribution[predicted] == max(distribution)
+
+
+def _record(generation_tokens, max_gen_toks):
+    return {
+        "dataset": "sib200", "language": "eng_Latn", "original": "The cat sat .", "counterfactual": "The dog sat .",
+        "instruction": "Edit the text.", "generation_tokens": generation_tokens, "max_gen_toks": max_gen_toks,
+        "language_identified": {"label": "en", "confidence": 0.9}, "model_label_logliks": [0.0] + [-9.0] * 6,
+        "label_logliks_counterfactual": [-9.0, 0.0] + [-9.0] * 5, "target_label": "travel", "gold_label": "travel",
+    }
+
+
+@pytest.mark.parametrize(
+    ("tokens", "limit", "truncated"),
+    # slack = max(2, ceil(0.05 * limit)): 4 tokens at 64, 2 at 20, 13 at 256
+    [(63, 64, True), (60, 64, True), (59, 64, False), (18, 20, True), (17, 20, False), (243, 256, True), (242, 256, False)],
+)
+def test_truncation_counts_generations_that_re_encode_just_under_the_limit(tokens, limit, truncated):
+    from macro_bench.metrics.document import gate_flags
+
+    flags = gate_flags(_record(tokens, limit))
+    assert flags["truncated"] is truncated and flags["valid"] is (not truncated)
+    assert gate_flags(_record(None, limit))["truncated"] is None

@@ -11,8 +11,12 @@ the returned dict, never reported as 0.
 Gates (:func:`gate_flags`), each read from the record alone:
 
 * ``empty``: nothing extracted; ``copy``: x' is x again;
-* ``truncated``: the generation has at least ``max_gen_toks`` tokens of the live
-  model (None when the model has no tokenizer: undefined, never guessed);
+* ``truncated``: the generation, re-encoded with the live model's tokenizer, comes
+  within :func:`truncation_slack` tokens of ``max_gen_toks`` (None when the model has
+  no tokenizer: undefined, never guessed). Re-encoding gives a few tokens fewer than
+  were generated when a model emits non-canonical token splits or stops inside a
+  character: SmolLM2's generations cut at 64 tokens re-encoded to 61-63 in the
+  protocol-2 CPU board runs, and 4 of those were repetition loops that passed as valid;
 * ``prompt_echo``, ``label_statement``: :mod:`macro_bench.metrics.gates`;
 * ``language_confused``: :func:`macro_bench.language_id.is_confused` (None when the
   identifier cannot judge the language, see its calibration table); a non-empty x'
@@ -24,6 +28,7 @@ Gates (:func:`gate_flags`), each read from the record alone:
 from __future__ import annotations
 
 import json
+import math
 
 from macro_bench.datasets import get_dataset
 from macro_bench.language_id import Identification, confusion_undefined_reason, is_confused
@@ -34,9 +39,15 @@ from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.similarity import similarity
 from macro_bench.metrics.validity import predict
 
+TRUNCATION_SLACK_SHARE = 0.05
 GATES = ("empty", "copy", "truncated", "prompt_echo", "label_statement", "language_confused")
 
 _MINIMALITY = Minimality()
+
+
+def truncation_slack(max_gen_toks: int) -> int:
+    """Tokens below the limit that still count as stopped at it: 5% of it, at least 2."""
+    return max(2, math.ceil(TRUNCATION_SLACK_SHARE * max_gen_toks))
 
 
 def reference_prediction(record: dict) -> tuple[int, list[float]]:
@@ -52,7 +63,8 @@ def gate_flags(record: dict) -> dict[str, bool | None]:
     empty = is_empty(counterfactual)
     flags: dict[str, bool | None] = {"empty": empty}
     generated_tokens = record.get("generation_tokens")
-    flags["truncated"] = None if generated_tokens is None else generated_tokens >= record["max_gen_toks"]
+    limit = record["max_gen_toks"]
+    flags["truncated"] = None if generated_tokens is None else generated_tokens >= limit - truncation_slack(limit)
     if empty:
         flags.update(copy=None, prompt_echo=None, label_statement=None, label_insertion=None, language_confused=None)
         flags.update(flip=False, target=False, valid=False)

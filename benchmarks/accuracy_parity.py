@@ -1,7 +1,7 @@
 """Does a run's ``accuracy`` equal lm-eval's own task's ``acc`` on the same documents?
 
     python benchmarks/accuracy_parity.py RUN_DIR --model_args pretrained=...,gguf_file=... \
-        --use_cache CACHE [--apply_chat_template] [--sib200-dir DIR] [--xnli-dir DIR]
+        [--use_cache CACHE] [--apply_chat_template] [--sib200-dir DIR] [--xnli-dir DIR]
 
 For every ``macro_sib200_<lang>`` / ``macro_xnli_<lang>`` task in the run (lm-eval's
 ``--output_path`` folder, with ``--log_samples``), it runs lm-eval's own task on the same
@@ -10,7 +10,8 @@ file for the language: the prompt text is the same for every language; ``xnli_<l
 with the same model, reading the local data in macro-bench's document order, and prints
 per task both accuracies and how many documents agree. With the run's ``--use_cache``
 database, lm-eval answers every request from the cache (the requests are identical), so
-nothing is recomputed.
+nothing is recomputed; without one (a board's runs each have their own cache), lm-eval's
+task is scored afresh, which also checks that the run's scores are reproducible.
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--model_args", required=True)
-    parser.add_argument("--use_cache", required=True)
+    parser.add_argument("--use_cache", default=None)
     parser.add_argument("--apply_chat_template", action="store_true")
+    parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--sib200-dir", type=Path, default=SHARED / "sib200")
     parser.add_argument("--xnli-dir", type=Path, default=SHARED / "xnli")
     args = parser.parse_args()
@@ -80,6 +82,7 @@ def main() -> None:
     results = lm_eval.simple_evaluate(
         model="hf", model_args=args.model_args, tasks=[task for _, task in references.values()],
         use_cache=args.use_cache, apply_chat_template=args.apply_chat_template, log_samples=True, device="cpu",
+        batch_size=args.batch_size,
     )
     print(f"{'task':28} {'reference':36} {'docs':>5} {'ours':>6} {'theirs':>6} {'agree':>6}")
     for task, samples in ours.items():

@@ -2,7 +2,7 @@
 # The setting of "Parallel Universes, Parallel Languages" (Wang et al., ACL 2026, arXiv
 # 2601.00263) under macro-bench's protocol 2, on a GPU: one instruct model, SIB-200 and XNLI,
 # their six languages (en ar de es hi sw), every document, chat template, greedy decoding;
-# then the leaderboard of the run. leaderboards/paper_comparison.md puts the paper's published
+# then the leaderboard of the run. leaderboards/README.md (its paper-setting section) puts the published
 # label-flip rates beside the cells this fills, and lists how the two protocols differ.
 #
 #   bash leaderboards/paper_setting.sh [--dry-run] [--vllm] [--model-args ARGS]

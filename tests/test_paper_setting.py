@@ -21,7 +21,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "leaderboards" / "paper_setting.sh"
-COMPARISON = REPO / "leaderboards" / "paper_comparison.md"
+COMPARISON = REPO / "leaderboards" / "README.md"
 PUBLISHED = REPO / "leaderboards" / "paper_published_lfr.csv"
 SHARED = REPO.parent / "shared" / "data"
 LANGUAGES = ["eng_Latn", "arb_Arab", "deu_Latn", "spa_Latn", "hin_Deva", "swh_Latn"]

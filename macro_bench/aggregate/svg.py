@@ -26,8 +26,9 @@ def shade(goodness: float) -> str:
 
 def heatmap(rows: list[str], columns: list[str], cells: dict, higher_is_better: bool, title: str) -> str:
     """``cells[(row, column)] = (value, low, high, note)``; colour by rank within the map."""
-    # ~7 px per character of 12 px text keeps long model names inside the picture.
-    label_width = 16 + 7 * max((len(r) for r in rows), default=10)
+    # 8 px per character of 12 px text keeps model names inside the picture: at 7 px Chromium
+    # clipped the first letter of "gemma-3-270m" (seen in a screenshot of the CPU board).
+    label_width = 16 + 8 * max((len(r) for r in rows), default=10)
     cell_width, cell_height, header = 96, 28, 120
     width = label_width + cell_width * len(columns) + 10
     height = header + cell_height * len(rows) + 10
@@ -129,7 +130,7 @@ def scatter(points: list[dict], x_label: str, y_label: str, corner_note: str) ->
 
 def forest(rows: list[dict], x_label: str) -> str:
     """Differences with intervals, one line per row: dicts of label, value, low, high, verdict ('A'/'B'/'none')."""
-    label_width = 16 + 7 * max((len(r["label"]) for r in rows), default=10)
+    label_width = 16 + 8 * max((len(r["label"]) for r in rows), default=10)
     plot_width, row_height, top, bottom = 520, 22, 10, 45
     height = top + row_height * len(rows) + bottom
     width = label_width + plot_width + 30

@@ -17,7 +17,10 @@ task used), and prints, per model x dataset:
 4. every valid counterfactual: its task, document, edit type (word-level Levenshtein
    opcodes with macro-bench's tokenizer: deletion only, insertion only, or substitution)
    and how much of x it keeps, with x and x' for reading;
-5. the wall time lm-eval recorded for each run (``total_evaluation_time_seconds``: model
+5. the language gate's blind spot: outputs with letters but none in the document's script
+   (an English sentence for an Arabic document) that the calibrated identifier did not flag,
+   because lid.176 gave the foreign label a confidence under its threshold;
+6. the wall time lm-eval recorded for each run (``total_evaluation_time_seconds``: model
    loading, both passes and the extra models), per model, with the slowest and fastest task.
 
 Nothing here is a new metric: the leaderboard reports the rates; this script prints the
@@ -31,6 +34,7 @@ import json
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import regex
 from rapidfuzz.distance import Levenshtein
 from scipy.stats import binomtest
 
@@ -40,6 +44,21 @@ from macro_bench.aggregate.problems import Problems
 from macro_bench.datasets import get_dataset
 from macro_bench.metrics.document import GATES, derive_metrics, gate_flags
 from macro_bench.tokenization import comparable_token_texts
+
+
+# ISO 15924 codes of the board's languages -> Unicode script names (the regex module's \p{Script=...}).
+SCRIPTS = {"Latn": "Latin", "Arab": "Arabic", "Deva": "Devanagari", "Hans": "Han", "Cyrl": "Cyrillic", "Grek": "Greek", "Thai": "Thai"}
+_LETTER = regex.compile(r"\p{L}")
+
+
+def outside_script(language: str, text: str | None) -> bool | None:
+    """Whether text has letters but none in the language's script (None: a script this table lacks)."""
+    script = SCRIPTS.get(language.split("_")[1])
+    if script is None:
+        return None
+    if not text or not _LETTER.search(text):
+        return False
+    return not regex.search(rf"\p{{Script={script}}}", text)
 
 
 def model_names(board: Path) -> dict[str, str]:
@@ -140,7 +159,16 @@ def main() -> None:
             print(f"  x': {record['counterfactual']}")
     print(f"\nvalid counterfactuals in all: {sum(total.values())} ({', '.join(f'{k} {v}' for k, v in total.most_common()) or 'none'})")
 
-    print("\n## 5. Wall time of the runs (lm-eval's total_evaluation_time_seconds)")
+    print("\n## 5. The language gate's blind spot: no letter in the document's script, not flagged as confused")
+    for (model, dataset), cell in sorted(by_cell.items()):
+        missed = [(language, flags) for language, record, flags, _ in cell
+                  if outside_script(language, record["counterfactual"]) and not flags.get("language_confused")]
+        otherwise_valid = sum(flags["flip"] and not any(flags.get(g) for g in GATES) for _, flags in missed)
+        languages = Counter(language for language, _ in missed)
+        print(f"{model:24} {dataset:8} {len(missed):>3} of {len(cell)} documents "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(languages.items())) or 'none'}); counted valid: {otherwise_valid}")
+
+    print("\n## 6. Wall time of the runs (lm-eval's total_evaluation_time_seconds)")
     for model, group in runs.task_runs.groupby("model", sort=True):
         seconds = {row.task: float(json.loads(Path(row.results_file).read_text(encoding="utf-8"))["total_evaluation_time_seconds"])
                    for row in group.itertuples()}

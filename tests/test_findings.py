@@ -28,6 +28,22 @@ def test_edit_type_and_kept_share_by_hand(original, counterfactual, kind, kept):
     assert findings.kept_share(original, counterfactual) == pytest.approx(kept)
 
 
+@pytest.mark.parametrize(
+    ("language", "text", "expected"),
+    [
+        ("arb_Arab", "I am not a doctor.", True),
+        ("arb_Arab", "هل أنت سعيد بتغطية الأخبار؟ OK", False),
+        ("zho_Hans", "<strong>Health</strong>", True),
+        ("zho_Hans", "科学/技术", False),
+        ("eng_Latn", "Hello there", False),
+        ("hin_Deva", "12 / 7 !", False),
+        ("bod_Tibt", "anything", None),
+    ],
+)
+def test_outside_script_by_hand(language, text, expected):
+    assert findings.outside_script(language, text) is expected
+
+
 BOARDS = sorted(folder for folder in (REPO / "leaderboards").glob("*/") if (folder / "runs").is_dir())
 
 

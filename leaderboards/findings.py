@@ -11,7 +11,11 @@ task used), and prints, per model x dataset:
    a model at chance has no decision worth explaining;
 2. how the documents end: valid, flipped but stopped by a gate, not flipped; and how many
    of the ungated flips each gate stopped (a flip may fail several gates), and on how many
-   it was the only gate that fired (the flips that gate alone decides);
+   it was the only gate that fired (the flips that gate alone decides), and how much of x the
+   flips that truncation alone stopped keep (a complete first item of a list that ran on is
+   still no edit of x when it keeps nothing of it), and in how many of them x' ends before
+   the generation does (x' complete, the model went on talking: the gate judges the
+   generation, not x');
 3. every gate's firing count over all documents, and the generations that hit the token
    limit (the truncation gate's count) beside the limit;
 4. every valid counterfactual: its task, document, edit type (word-level Levenshtein
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -59,6 +64,20 @@ def outside_script(language: str, text: str | None) -> bool | None:
     if not text or not _LETTER.search(text):
         return False
     return not regex.search(rf"\p{{Script={script}}}", text)
+
+
+def ends_before_generation_end(record: dict) -> bool:
+    """Whether x' is followed, in the raw generation, by more than quotes, markup and spaces.
+
+    The truncation gate fires when the generation reached the token limit, whether or not x'
+    itself was cut: a model that completes x' and then keeps talking (a base model's list)
+    trips it too. Such an x' appears verbatim in the generation with text after it.
+    """
+    generation, counterfactual = record.get("generation") or "", record["counterfactual"] or ""
+    at = generation.replace("\r\n", "\n").rfind(counterfactual)
+    if not counterfactual or at < 0:
+        return False
+    return bool(generation[at + len(counterfactual):].strip(" \n\t\"'*`»”’)"))
 
 
 def model_names(board: Path) -> dict[str, str]:
@@ -134,6 +153,13 @@ def main() -> None:
         listed_alone = ", ".join(f"{gate} {count}" for gate, count in alone.most_common()) or "none"
         print(f"{model:24} {dataset:8} {len(cell):>5} {len(flips):>6} {valid:>6} {len(flips) - valid:>6} "
               f"{len(cell) - len(flips):>8}   {listed} (the only gate: {listed_alone})")
+        truncation_only = [record for _, record, flags, _ in cell
+                           if flags["flip"] and [g for g in GATES if flags.get(g)] == ["truncated"]]
+        if truncation_only:
+            kept = [kept_share(record["original"], record["counterfactual"]) for record in truncation_only]
+            complete = sum(ends_before_generation_end(record) for record in truncation_only)
+            print(f"{'':24} {'':8} flips stopped by truncation alone: {len(truncation_only)}, keeping a median "
+                  f"{statistics.median(kept):.0%} of x (max {max(kept):.0%}); x' ends before the cut in {complete}")
 
     print("\n## 3. Every gate over all documents (fired / judged; undefined verdicts are not judged)")
     print(f"{'model':24} {'dataset':8} " + " ".join(f"{gate:>18}" for gate in GATES))

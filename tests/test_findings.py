@@ -44,6 +44,20 @@ def test_outside_script_by_hand(language, text, expected):
     assert findings.outside_script(language, text) is expected
 
 
+@pytest.mark.parametrize(
+    ("generation", "counterfactual", "expected"),
+    [
+        ("\n\n1. The team lost.\n\n2. The team lost again.\n\n3. The", "The team lost.", True),
+        ("The team lost. The team lost. The team lo", "The team lost. The team lost. The team lo", False),
+        ('"The team lost."\n', "The team lost.", False),
+        ("Edited text: something else", "The team lost.", False),
+    ],
+)
+def test_ends_before_generation_end_by_hand(generation, counterfactual, expected):
+    record = {"generation": generation, "counterfactual": counterfactual}
+    assert findings.ends_before_generation_end(record) is expected
+
+
 BOARDS = sorted(folder for folder in (REPO / "leaderboards").glob("*/") if (folder / "runs").is_dir())
 
 

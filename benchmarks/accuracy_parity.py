@@ -10,14 +10,19 @@ file for the language: the prompt text is the same for every language; ``xnli_<l
 with the same model, reading the local data in macro-bench's document order, and prints
 per task both accuracies and how many documents agree. With the run's ``--use_cache``
 database, lm-eval answers every request from the cache (the requests are identical), so
-nothing is recomputed; without one (a board's runs each have their own cache), lm-eval's
-task is scored afresh, which also checks that the run's scores are reproducible.
+nothing is recomputed; a folder of per-task caches (a board's ``cache/<model>/``, one
+``<task>_rank0.db`` per run) is merged into one temporary database first. Without a cache,
+lm-eval's task is scored afresh, which also checks that the run's scores are reproducible.
+lm-eval prints "Checking cached requests" and no "Running loglikelihood requests" when
+every request was found in the cache, i.e. the requests were identical.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
+import tempfile
 from pathlib import Path
 
 from macro_bench.data import load_local_split
@@ -56,6 +61,24 @@ def _reference_task(dataset: str, language: str, limit: int, sib200_dir: Path, x
     return name, ConfigurableTask(config=config)
 
 
+def merged_cache(folder: Path) -> str:
+    """One lm-eval cache (the path lm-eval's ``use_cache`` takes) holding every ``*_rank0.db`` under ``folder``."""
+    databases = sorted(folder.glob("*_rank0.db"))
+    if not databases:
+        raise SystemExit(f"{folder}: no <task>_rank0.db cache files; pass a cache path or a folder of them")
+    prefix = Path(tempfile.mkdtemp(prefix="parity_cache_")) / "merged"
+    merged = sqlite3.connect(f"{prefix}_rank0.db")
+    # sqlitedict's table layout: one table "unnamed" of (key, pickled value).
+    merged.execute('CREATE TABLE "unnamed" (key TEXT PRIMARY KEY, value BLOB)')
+    for database in databases:
+        merged.execute("ATTACH DATABASE ? AS source", (str(database),))
+        merged.execute('INSERT OR IGNORE INTO "unnamed" SELECT key, value FROM source."unnamed"')
+        merged.commit()
+        merged.execute("DETACH DATABASE source")
+    merged.close()
+    return str(prefix)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path)
@@ -69,6 +92,8 @@ def main() -> None:
 
     import lm_eval
 
+    if args.use_cache and Path(args.use_cache).is_dir():
+        args.use_cache = merged_cache(Path(args.use_cache))
     ours = {}
     for path in sorted(args.run.rglob("samples_macro_*.jsonl")):
         task = path.name[len("samples_"):].rsplit("_", 1)[0]

@@ -98,6 +98,12 @@ def test_labels_are_named_from_the_requests_only_when_they_match_the_record():
     assert _prediction_after(record, flags, ["x, right? Yes", "x, right? Also", "x, right? No"]) == (
         "label #2 (neither the prediction nor the target)")
     assert _prediction_after({**record, "label_logliks_counterfactual": None}, flags, []) == "(not classified: no counterfactual)"
+    # A macro-bench dataset's own labels name them, whatever the requests look like (the XNLI
+    # board showed "label #2" for contradiction before).
+    xnli = {**record, "dataset": "xnli", "prediction_original": "entailment", "target_label": "neutral"}
+    assert _prediction_after(xnli, flags, ["x, right? Yes", "x, right? Also", "x, right? No"]) == "contradiction"
+    # ... but not when they disagree with the record's own prediction.
+    assert _prediction_after({**xnli, "prediction_original": "neutral"}, flags, []) == "label #2 (neither the prediction nor the target)"
 
 
 def test_a_garbage_record_is_reported_not_fatal(tmp_path):

@@ -15,9 +15,11 @@ Gates are read from the document's metric values in the samples file, which
 (1.0: the gate fired, 0.0: it did not, absent: undefined), so no model or task code is
 needed here. The texts come from the document's record (``filtered_resps[0]``), re-read
 for the chosen documents only. The record stores label log-likelihoods, not names; the
-label names are the continuations of the task's own classification requests (the sample's
-``arguments``), used when they name the record's own prediction at its index, which shows
-they are the labels in order (else only the prediction and target can be named).
+label names are the record's dataset's labels (:func:`macro_bench.datasets.get_dataset`),
+else the continuations of the task's own classification requests (the sample's
+``arguments``: XNLI's are sentences, not names), each used only when it names the record's
+own prediction at its index, which shows they are the labels in order (else only the
+prediction and target can be named).
 
 The word diff tokenizes x and x' with the tokenizer minimality uses
 (:mod:`macro_bench.tokenization`) and aligns them with rapidfuzz's Levenshtein opcodes,
@@ -170,6 +172,16 @@ def label_names(sample: dict) -> list[str]:
     return [str(arguments[f"gen_args_{i}"].get("arg_1", "")).strip() for i in range(len(arguments)) if f"gen_args_{i}" in arguments]
 
 
+def _dataset_labels(name) -> list[str]:
+    """The label set of a macro-bench dataset, or [] for a dataset this version does not know."""
+    from macro_bench.datasets import get_dataset
+
+    try:
+        return list(get_dataset(str(name)).labels)
+    except KeyError:
+        return []
+
+
 def _prediction_after(record: dict, flags: dict[str, float], choices: list[str]) -> str:
     """M's label for x' (see the module docstring for how labels are named)."""
     logliks = record.get("label_logliks_counterfactual")
@@ -177,8 +189,9 @@ def _prediction_after(record: dict, flags: dict[str, float], choices: list[str])
         return "(not classified: no counterfactual)"
     after = _argmax(logliks)
     before = _argmax(record["model_label_logliks"])
-    if len(choices) == len(logliks) and choices[before] == str(record["prediction_original"]):
-        return choices[after]
+    for names in (_dataset_labels(record.get("dataset")), choices):
+        if len(names) == len(logliks) and names[before] == str(record["prediction_original"]):
+            return names[after]
     if flags["target"] == 1.0:
         return str(record["target_label"])
     if after == before:

@@ -44,6 +44,7 @@ from rapidfuzz.distance import Levenshtein
 from scipy.stats import binomtest
 
 from macro_bench.aggregate.loading import load_runs
+from macro_bench.aggregate.model_family import parse_overrides
 from macro_bench.aggregate.pipeline import display_names
 from macro_bench.aggregate.problems import Problems
 from macro_bench.datasets import get_dataset
@@ -80,12 +81,16 @@ def ends_before_generation_end(record: dict) -> bool:
     return bool(generation[at + len(counterfactual):].strip(" \n\t\"'*`»”’)"))
 
 
+def fired_gates(flags: dict) -> list[str]:
+    """The gates that fired on one document, in GATES order."""
+    return [gate for gate in GATES if flags.get(gate)]
+
+
 def model_names(board: Path) -> dict[str, str]:
     """``--model-name RECORDED=SHOWN`` pairs of the board's leaderboard.args."""
     lines = [line.strip() for line in (board / "leaderboard.args").read_text(encoding="utf-8").splitlines()]
     lines = [line for line in lines if line and not line.startswith("#")]
-    pairs = [lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "--model-name"]
-    return dict(pair.split("=", 1) for pair in pairs)
+    return parse_overrides([lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "--model-name"], "--model-name", "SHOWN")
 
 
 def records(samples_file: Path) -> list[dict]:
@@ -147,14 +152,14 @@ def main() -> None:
     for (model, dataset), cell in sorted(by_cell.items()):
         flips = [flags for _, _, flags, _ in cell if flags["flip"]]
         valid = sum(flags["valid"] for flags in flips)
-        stopped = Counter(gate for flags in flips for gate in GATES if flags.get(gate))
-        alone = Counter(fired[0] for flags in flips if len(fired := [g for g in GATES if flags.get(g)]) == 1)
+        stopped = Counter(gate for flags in flips for gate in fired_gates(flags))
+        alone = Counter(fired[0] for flags in flips if len(fired := fired_gates(flags)) == 1)
         listed = ", ".join(f"{gate} {count}" for gate, count in stopped.most_common()) or "none"
         listed_alone = ", ".join(f"{gate} {count}" for gate, count in alone.most_common()) or "none"
         print(f"{model:24} {dataset:8} {len(cell):>5} {len(flips):>6} {valid:>6} {len(flips) - valid:>6} "
               f"{len(cell) - len(flips):>8}   {listed} (the only gate: {listed_alone})")
         truncation_only = [record for _, record, flags, _ in cell
-                           if flags["flip"] and [g for g in GATES if flags.get(g)] == ["truncated"]]
+                           if flags["flip"] and fired_gates(flags) == ["truncated"]]
         if truncation_only:
             kept = [kept_share(record["original"], record["counterfactual"]) for record in truncation_only]
             complete = sum(ends_before_generation_end(record) for record in truncation_only)

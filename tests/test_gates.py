@@ -31,7 +31,6 @@ SIB_LABELS = ["science/technology", "travel", "politics", "sports", "health", "e
 XNLI_LABELS = ["entailment", "neutral", "contradiction"]
 
 
-
 def prompt_for(text: str, gold: str = "politics", target: str = "sports", language: str = "English") -> str:
     return PROTOCOL_1_PROMPT.format(text=text, gold=gold, target=target, language=language)
 

@@ -113,8 +113,6 @@ def test_lm_eval_path_pads_to_the_largest_count_across_data_parallel_ranks():
 # --- the real model ---------------------------------------------------------------------
 
 
-
-
 class _ForwardCounter:
     """Counts the transformers model's forward calls and rows while active."""
 

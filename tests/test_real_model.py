@@ -28,8 +28,6 @@ LIMIT = 2
 RANGES = {"[0, 1]": (0, 1), "{0, 1}": (0, 1), "[-1, 1]": (-1, 1), "[0, 100]": (0, 100), "[-ln 10, ln 10]": (-2.3026, 2.3026)}
 
 
-
-
 def _lm_eval_task(yaml_path: str, splits: dict):
     """One of lm-eval's own tasks, reading local rows (in our document order) instead of the hub."""
     import datasets

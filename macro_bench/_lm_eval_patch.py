@@ -1,7 +1,16 @@
-"""Adds macro-bench's tasks folder to every lm-eval ``TaskManager``.
+"""Adds macro-bench's tasks folder to every lm-eval ``TaskManager``, and checks runs early.
 
-Loaded by ``macro_bench._hook`` right after ``lm_eval.tasks.manager`` is
-imported (never at interpreter start-up). Rules:
+Loaded by ``macro_bench._hook`` right after ``lm_eval.tasks.manager`` or
+``lm_eval.evaluator`` is imported (never at interpreter start-up).
+
+:func:`patch_simple_evaluate` makes ``simple_evaluate`` (the ``lm_eval`` command
+line's entry, and the library's) run :func:`macro_bench.preflight.check_run` before
+anything else: lm-eval constructs the model before it builds the tasks, so without it
+a bad macro-bench setting would only be found after the model had loaded. A setting
+check_run refuses raises its error; a failure of the check itself costs one warning
+and the run goes on (the loader checks again when the tasks are built).
+
+:func:`patch_task_manager`'s rules:
 
 - our folder goes *before* the user's include_path entries: lm-eval lets later
   paths override earlier ones, so a user's task of the same name still wins
@@ -19,11 +28,16 @@ imported (never at interpreter start-up). Rules:
 from __future__ import annotations
 
 import functools
+import inspect
 from pathlib import Path
 
 from macro_bench._hook import TARGET, warn_once
 
 _MARK = "_macro_bench_include_path"
+_CHECK_MARK = "_macro_bench_checks_run"
+# The simple_evaluate arguments macro_bench.preflight.check_run reads.
+_CHECKED_ARGUMENTS = ("tasks", "limit", "metadata", "model_args", "task_manager")
+_check_warned = False
 
 
 def merged_include_path(ours: Path, include_path):
@@ -93,3 +107,63 @@ def patch_task_manager(module) -> None:
 
     setattr(__init__, _MARK, True)
     cls.__init__ = __init__
+
+
+def _warn_check_skipped(reason: str) -> None:
+    """One warning per process when the early check cannot run; the run goes on."""
+    global _check_warned
+    if _check_warned:
+        return
+    _check_warned = True
+    try:
+        import warnings
+
+        warnings.warn(
+            f"macro-bench could not check the run before the model loads ({reason}); its tasks "
+            "check their settings when they are built, after the model has loaded.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    except Exception:  # noqa: BLE001 - a warning must never take the process down
+        pass
+
+
+def patch_simple_evaluate(module) -> None:
+    """Wrap module.simple_evaluate so macro-bench's settings are checked before the model loads."""
+    try:
+        original = module.simple_evaluate
+        if getattr(original, _CHECK_MARK, False):
+            return
+        parameters = inspect.signature(original)
+        missing = [name for name in _CHECKED_ARGUMENTS if name not in parameters.parameters]
+        if missing:
+            raise TypeError(f"it takes no {', '.join(missing)}")
+    except Exception as exc:  # noqa: BLE001 - lm-eval changed shape: warn, leave it alone
+        _warn_check_skipped(f"lm_eval.evaluator.simple_evaluate is not what macro-bench expects: {exc}")
+        return
+
+    @functools.wraps(original)
+    def simple_evaluate(*args, **kwargs):
+        try:
+            bound = parameters.bind(*args, **kwargs)
+        except TypeError:
+            # The caller's mistake: lm-eval's own call reports it.
+            return original(*args, **kwargs)
+        try:
+            from macro_bench.preflight import RunCheckError, check_run
+
+            arguments = {name: bound.arguments.get(name, parameters.parameters[name].default)
+                         for name in _CHECKED_ARGUMENTS}
+        except Exception as exc:  # noqa: BLE001 - our failure must not become lm-eval's
+            _warn_check_skipped(repr(exc))
+            return original(*args, **kwargs)
+        try:
+            check_run(**arguments)
+        except RunCheckError:
+            raise  # the user's setting: refused before the model loads
+        except Exception as exc:  # noqa: BLE001 - a bug in the check must not stop the run
+            _warn_check_skipped(repr(exc))
+        return original(*args, **kwargs)
+
+    setattr(simple_evaluate, _CHECK_MARK, True)
+    module.simple_evaluate = simple_evaluate

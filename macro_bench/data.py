@@ -86,7 +86,8 @@ def load_local_split(sib200_dir: Path, language: str, split: str = "test") -> li
     sib200_dir = Path(sib200_dir)
     if not sib200_dir.is_dir():
         raise Sib200DataError(
-            f"SIB-200 directory {sib200_dir} does not exist or is not a directory; "
+            f"SIB-200 directory {sib200_dir} does not exist or is not a directory, so "
+            f"{sib200_dir / language / (split + '.tsv')} cannot be read; "
             f"{EXPECTED_LAYOUT}. Point --metadata sib200_dir or ${SIB200_DIR_ENV_VAR} "
             "at the folder that holds the language folders, or unset both to use the hub."
         )
@@ -101,7 +102,8 @@ def load_local_split(sib200_dir: Path, language: str, split: str = "test") -> li
         close = difflib.get_close_matches(language, available, n=5)
         hint = f"close matches: {', '.join(close)}" if close else f"{len(available)} language folders are there"
         raise Sib200DataError(
-            f"SIB-200 language folder {language_dir} does not exist ({hint}); "
+            f"SIB-200 language folder {language_dir} does not exist, so {language_dir / (split + '.tsv')} "
+            f"cannot be read ({hint}); "
             f"{EXPECTED_LAYOUT}. Use the folder name (language code plus script, "
             "e.g. 'eng_Latn') or add the folder."
         )

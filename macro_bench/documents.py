@@ -5,9 +5,12 @@ Each document is a dataset row plus ``language`` (the ``lang_Script`` code) and
 :func:`macro_bench.protocol.document_order_key` order, not file order, so that
 ``--limit`` samples every label and the same parallel documents in every language.
 
-lm-eval calls the loader when it builds the tasks, before any request runs, so this
-is where macro-bench checks everything it can check early: the ``--metadata``
-options and the lm-eval internals the second pass needs.
+lm-eval calls the loader when it builds the tasks, before any request runs but after
+the model has loaded. The ``lm_eval`` command line and ``simple_evaluate`` check the
+same things earlier, before the model loads, and refuse unknown ``--metadata`` keys
+(:mod:`macro_bench.preflight`); the loader checks again for callers that build tasks
+without ``simple_evaluate``: the ``--metadata`` options, the data, and the lm-eval
+internals the second pass needs.
 """
 
 from __future__ import annotations
@@ -28,8 +31,8 @@ LANGUAGE_KEY = "macro_language"
 def load_documents(**metadata: Any):
     """lm-eval ``custom_dataset``: lm-eval passes the task's merged metadata as keywords.
 
-    That includes ``--metadata`` and the run's model_args, so unknown keys are expected
-    and ignored.
+    That includes ``--metadata`` and the run's model_args, which the loader cannot tell
+    apart, so it ignores unknown keys (:mod:`macro_bench.preflight` refuses them).
     """
     import datasets
 

@@ -9,7 +9,9 @@
   model, so the fluency column is comparable across models.
 
 :meth:`Options.from_metadata` runs in the task's dataset loader, i.e. when lm-eval
-builds the tasks, so a bad option fails before any generation is paid for.
+builds the tasks, so a bad option fails before any generation is paid for; the lm-eval
+command line and ``simple_evaluate`` check them even earlier, before the model loads
+(:mod:`macro_bench.preflight`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 from macro_bench import interventions
 
 MIN_INTERVENTIONS = 3
+# Every key Options reads; macro_bench.preflight refuses any other --metadata key.
+OPTION_KEYS = ("interventions", "judge", "fluency_lm")
 
 
 class OptionsError(ValueError):

@@ -48,6 +48,7 @@ from macro_bench.metrics.fluency import FLUENCY_CLIP
 from macro_bench.metrics.gates import is_empty
 from macro_bench.metrics.registry import BY_NAME, NAMES
 from macro_bench.metrics.validity import predict
+from macro_bench.preflight import RunCheckError
 from macro_bench.tokenization import comparable_token_texts
 
 from .garbage_lm import PROMPT, GarbageLM, ModelCrashed, document_tag
@@ -756,7 +757,11 @@ _DEAD = {"generate_until": 1, "loglikelihood": 1, "loglikelihood_rolling": 1}
 
 
 def _run_until_error(root: Path, task: str = ENG) -> str:
-    """The message of the error that stops a run on this SIB-200 folder."""
+    """The message of the error that stops a run on this SIB-200 folder.
+
+    simple_evaluate refuses the data before it uses the model (macro_bench.preflight);
+    a task built without simple_evaluate is refused by its loader, with the same message.
+    """
     import lm_eval
 
     with pytest.raises(Exception) as raised:
@@ -764,7 +769,10 @@ def _run_until_error(root: Path, task: str = ENG) -> str:
     error = raised.value
     assert not isinstance(error, ModelCrashed), "the loader accepted the data: the run went on to the model"
     # Our own error reaches the user, not one lm-eval or datasets made from it.
-    assert isinstance(error, Sib200DataError), repr(error)
+    assert isinstance(error, RunCheckError), repr(error)
+    with pytest.raises(Sib200DataError) as loader:
+        _task_manager(root).load([task])
+    assert str(loader.value).rstrip(".") in str(error), (str(loader.value), str(error))
     return str(error)
 
 

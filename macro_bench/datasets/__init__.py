@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -41,6 +42,12 @@ class DatasetSpec:
     language_codes: Callable[[], tuple[str, ...]]
     # language -> extra fields of its task YAML (a per-language classification prompt).
     task_fields: Callable[[str], dict[str, str]] = lambda language: {}
+    # The --metadata keys the loader reads; any other key is refused before the model loads.
+    metadata_keys: tuple[str, ...] = ()
+    # The task's merged metadata -> the local folder the loader reads, or None (the hub).
+    local_dir: Callable[[Mapping[str, Any]], Path | None] = lambda metadata: None
+    # What a local copy must look like, for errors that do not say it themselves.
+    expected_layout: str = ""
 
 
 def get_dataset(name: str) -> DatasetSpec:

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from macro_bench.data import LABELS, load_sib200
+from macro_bench.data import EXPECTED_LAYOUT, LABELS, load_sib200, resolve_sib200_dir
 from macro_bench.datasets import DatasetSpec
 from macro_bench.languages import load_languages
+
+# --metadata '{"sib200_dir": DIR}': a local copy of the official release.
+SIB200_DIR_KEY = "sib200_dir"
 
 _GENERATION_TEMPLATE = (
     "You classified the topic of the following {language_name} text as \"{prediction}\". "
@@ -28,7 +31,7 @@ _GENERATION_TEMPLATE = (
 
 
 def load(language: str, metadata: Mapping[str, Any]) -> list[dict]:
-    return load_sib200(language, sib200_dir=metadata.get("sib200_dir"), split="test")
+    return load_sib200(language, sib200_dir=metadata.get(SIB200_DIR_KEY), split="test")
 
 
 def generation_prompt(doc: dict, prediction: str, target: str, language_name: str) -> str:
@@ -57,4 +60,7 @@ SPEC = DatasetSpec(
     load=load,
     generation_prompt=generation_prompt,
     language_codes=language_codes,
+    metadata_keys=(SIB200_DIR_KEY,),
+    local_dir=lambda metadata: resolve_sib200_dir(metadata.get(SIB200_DIR_KEY)),
+    expected_layout=EXPECTED_LAYOUT,
 )

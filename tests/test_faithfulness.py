@@ -7,6 +7,7 @@ faithfulness is known in advance (issue 10 (a)-(d)).
 from __future__ import annotations
 
 import functools
+import importlib
 import math
 import os
 import subprocess
@@ -41,6 +42,9 @@ from macro_bench.metrics import (
     similarity,
 )
 from macro_bench.tokenization import comparable_token_texts, is_content_token
+
+# The module (macro_bench.metrics exports a function of the same name).
+similarity_module = importlib.import_module("macro_bench.metrics.similarity")
 
 # --- content tokens ----------------------------------------------------------
 
@@ -524,8 +528,48 @@ def test_similarity_range_and_direction() -> None:
     assert 0.0 < far < near < 100.0
 
 
-def test_similarity_signature_is_sacrebleus() -> None:
+def test_similarity_signature_is_sacrebleus_settings_and_a_probe_hash_not_its_version() -> None:
     chrf = CHRF()
     chrf.sentence_score("a", ["a"])
-    assert SIMILARITY_SIGNATURE == str(chrf.get_signature())
-    assert SIMILARITY_SIGNATURE.startswith("nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:")
+    sacrebleus = str(chrf.get_signature())
+    assert sacrebleus == f"nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:{sacrebleu.__version__}"
+    settings, _, probe = SIMILARITY_SIGNATURE.rpartition("|probe:")
+    assert settings == sacrebleus.rpartition("|version:")[0]
+    assert probe == similarity_module._probe_hash() and len(probe) == 12
+    assert "version" not in SIMILARITY_SIGNATURE
+
+
+def test_similarity_signature_does_not_depend_on_the_sacrebleu_version(monkeypatch) -> None:
+    from sacrebleu.metrics import base
+
+    monkeypatch.setattr(base, "__version__", "0.0.1")
+    chrf = CHRF()
+    chrf.sentence_score("a", ["a"])
+    assert str(chrf.get_signature()).endswith("|version:0.0.1")  # the patch reaches sacrebleu
+    assert f"{similarity_module._settings()}|probe:{similarity_module._probe_hash()}" == SIMILARITY_SIGNATURE
+
+
+def test_similarity_signature_changes_when_chrf_scores_differently(monkeypatch) -> None:
+    before = similarity_module._probe_hash()
+
+    class Shifted(CHRF):
+        """A chrF that scores partial matches a little differently (another release, say)."""
+
+        def sentence_score(self, hypothesis, references):
+            score = super().sentence_score(hypothesis, references)
+            if 0 < score.score < 100:
+                score.score += 1e-4
+            return score
+
+    chrf = Shifted()
+    chrf.sentence_score("", [""])
+    monkeypatch.setattr(similarity_module, "_CHRF", chrf)
+    assert similarity_module._probe_hash() != before
+
+
+def test_similarity_probe_scores_are_far_from_rounding_boundaries() -> None:
+    # The hash rounds to 6 decimals; a score within float noise of a rounding boundary
+    # could hash differently on another platform.
+    for hypothesis, reference in similarity_module.PROBE_PAIRS:
+        scaled = similarity(reference, hypothesis) * 1e6
+        assert abs(scaled - math.floor(scaled) - 0.5) > 1e-3, (hypothesis, reference)

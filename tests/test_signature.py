@@ -67,3 +67,11 @@ def test_signature_carries_each_component_signature():
     for value in fields.values():
         assert "regex-" not in value and "version:" not in value
 
+
+def test_readme_shows_the_current_example_signature():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    expected = example_signature()
+    assert f"`{expected}`" in readme, (
+        "the README's example signature is not what the code gives; replace it with the "
+        f"output of `python -m macro_bench.signature`:\n{expected}"
+    )

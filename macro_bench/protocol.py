@@ -1,4 +1,4 @@
-"""The macro-bench protocol (version 2): what the model is asked, and what it never sees.
+"""The macro-bench protocol (version 3): what the model is asked, and what it never sees.
 
 Per document x of a task (dataset, language), with gold label g:
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-PROTOCOL_VERSION = "2"
+PROTOCOL_VERSION = "3"
 
 
 def digest_int(*parts: object) -> int:

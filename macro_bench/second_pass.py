@@ -60,19 +60,30 @@ from macro_bench.tokenization import comparable_token_texts, remove_tokens, toke
 log = logging.getLogger("lm_eval.macro_bench.second_pass")
 
 DEFAULT_GENERATION = {"until": [], "max_gen_toks": 256, "do_sample": False, "temperature": 0.0}
+# Under a chat template a model answers in its own turn, so a blank line after text means
+# it has finished the counterfactual and goes on talking (an explanation, a second version):
+# generation stops there. Without one, a model continues the prompt and most answers
+# *start* with a blank line (335 of SmolLM2's 500 SIB-200 generations on the protocol-2
+# board), and lm-eval cuts a generation at the first stop sequence wherever it is, which
+# would leave them empty: plain prompts get no default stop, and the truncation gate
+# judges x' itself. --gen_kwargs until=... overrides both; the signature records it.
+CHAT_STOP_SEQUENCES = ["\n\n"]
 
 
 class SecondPassError(RuntimeError):
     """The second pass cannot run; it never silently skips documents."""
 
 
-def generation_settings(cli_gen_kwargs: dict | None) -> dict:
+def generation_settings(cli_gen_kwargs: dict | None, apply_chat_template: bool = False) -> dict:
     """The protocol's generation defaults, updated by the user's ``--gen_kwargs``.
 
     lm-eval applies ``--gen_kwargs`` only to ``generate_until`` tasks; the second pass
     applies them itself, so they take effect. Values it needs to read are checked.
+    The default stop sequences are :data:`CHAT_STOP_SEQUENCES` under a chat template,
+    none without one.
     """
-    settings = {**DEFAULT_GENERATION, **(cli_gen_kwargs or {})}
+    defaults = {**DEFAULT_GENERATION, "until": list(CHAT_STOP_SEQUENCES) if apply_chat_template else []}
+    settings = {**defaults, **(cli_gen_kwargs or {})}
     limit = settings["max_gen_toks"]
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise SecondPassError(f"--gen_kwargs max_gen_toks must be a positive integer, got {limit!r}")
@@ -157,7 +168,7 @@ class SecondPass(Filter):
                 f"{task.config.task}: macro-bench tasks are 0-shot (the counterfactual prompt has no "
                 f"examples); drop --num_fewshot {task.config.num_fewshot}"
             )
-        generation = generation_settings(live.cli_gen_kwargs)
+        generation = generation_settings(live.cli_gen_kwargs, live.apply_chat_template)
         documents = _documents(task, resps, docs, dataset)
         lm = live.lm
         classifier = extra_model(options.judge, lm) if options.judge else lm
@@ -354,6 +365,8 @@ def _documents(task: Any, resps: list, docs: list[dict], dataset: DatasetSpec) -
             "language": doc["language"],
             "doc_key": doc["doc_key"],
             "original": doc[dataset.edited_field],
+            # The other fields the generation prompt shows (XNLI: the premise): x' must not copy them.
+            "context": {field: doc[field] for field in dataset.prompt_fields if field != dataset.edited_field},
             "gold_label": doc[dataset.gold_field],
             "model_label_logliks": as_logged([scores[i] for i in range(len(dataset.labels))]),
         }

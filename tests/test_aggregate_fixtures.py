@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench.aggregate.metric_specs import REPORTED_NAMES
 from macro_bench.metrics.registry import BY_NAME
 
@@ -32,7 +33,7 @@ LN10 = float(np.log(10))
 def signature(dataset: str = "sib200", **fields: str) -> str:
     """A protocol-2 signature (the format of macro_bench.signature), with fields overridden."""
     values = {
-        "macro-bench": "0.2.0", "protocol": "2", "dataset": dataset, "tok": "unicode-script-v1+regex-2026.11.15",
+        "macro-bench": "0.2.0", "protocol": PROTOCOL_VERSION, "dataset": dataset, "tok": "unicode-script-v1+regex-2026.11.15",
         "lid": "fasttext-lid.176+calibrated", "K": "10", "strata": "0,0.5,1", "judge": "self", "fluency": "self",
         "fluency-unit": "scorer-token,clip:2.30259", "similarity": "chrF2", "chat": "no", "system": "none",
         "fewshot": "0", "gen": '{"do_sample":false,"max_gen_toks":256}', "truncation": "counted", "seed": "sha256",
@@ -67,6 +68,8 @@ def synthetic_documents(
     generated = ~empty
     copy = draw(0.04) & generated
     truncated = draw(0.03)
+    not_an_edit = draw(0.05) & generated
+    repetition = draw(0.02) & generated
     prompt_echo = draw(0.02) & generated
     label_statement = draw(0.02) & generated
     label_insertion = draw(0.05) & generated & ~label_statement
@@ -75,7 +78,7 @@ def synthetic_documents(
     # A copy is x itself, so M's prediction cannot change; an empty output is not a flip.
     flip = (rng.random(shape) < 1 / (1 + np.exp(-logit))) & generated & ~copy
     target = flip & draw(0.6)
-    valid = flip & ~(empty | copy | truncated | prompt_echo | label_statement | confused)
+    valid = flip & ~(empty | copy | truncated | not_an_edit | repetition | prompt_echo | label_statement | confused)
     minimality = np.clip(rng.beta(2, 5, shape) - 0.05 * ability + 0.05 * doc_difficulty, 0, 1)
     faithful = valid & draw(0.8)
 
@@ -91,6 +94,8 @@ def synthetic_documents(
         "empty_rate": empty.astype(float),
         "copy_rate": where(generated, copy.astype(float)),
         "truncation_rate": truncated.astype(float),
+        "not_an_edit_rate": where(generated, not_an_edit.astype(float)),
+        "repetition_rate": where(generated, repetition.astype(float)),
         "prompt_echo_rate": where(generated, prompt_echo.astype(float)),
         "label_statement_rate": where(generated, label_statement.astype(float)),
         "label_insertion_rate": where(generated, label_insertion.astype(float)),
@@ -154,7 +159,7 @@ def _record(dataset: str, language: str, row, text: str) -> dict:
     else:
         after = _logliks(predicted)
     return {
-        "protocol": "2",
+        "protocol": PROTOCOL_VERSION,
         "dataset": dataset,
         "language": language,
         "doc_key": key,

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench.aggregate.loading import load_runs
 from macro_bench.aggregate.problems import Problems
 from macro_bench.cli import main
@@ -75,7 +76,7 @@ def test_real_lm_eval_files_load_without_warnings_and_match_lm_eval_aggregates(l
     assert problems.warnings == []
     assert sorted(runs.models) == ["org/copier-1B", "org/editor-1B"]
     assert len(runs.documents) == 2 * 2 * 3
-    assert runs.task_runs["signature"].str.contains("|protocol:2|", regex=False).all()
+    assert runs.task_runs["signature"].str.contains(f"|protocol:{PROTOCOL_VERSION}|", regex=False).all()
     assert set(runs.task_runs["dataset"]) == {"sib200"} and sorted(set(runs.documents["doc_key"])) == ["1", "2", "3"]
     copier = runs.documents[runs.documents["model"] == "org/copier-1B"]
     assert (copier["copy_rate"] == 1).all() and (copier["valid_rate"] == 0).all() and (copier["score"] == 0).all()

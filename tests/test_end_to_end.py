@@ -21,6 +21,7 @@ import pytest
 from sacrebleu.metrics import CHRF
 from scipy.stats import spearmanr
 
+from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench import protocol
 from macro_bench.metrics.document import derive_metrics
 from macro_bench.metrics.registry import NAMES
@@ -170,7 +171,7 @@ def _check(results: dict, samples: dict, expected: dict) -> None:
                           if any(name in sample for sample in by_key.values())}
         assert counts["accuracy"] == len(docs)
         signature = results["configs"][task]["metadata"]["signature"]
-        assert "|protocol:2|" in signature and "judge:self" in signature
+        assert f"|protocol:{PROTOCOL_VERSION}|" in signature and "judge:self" in signature
         assert f'"max_gen_toks":{MAX_GEN_TOKS}' in signature
 
 

@@ -19,6 +19,7 @@ from macro_bench.metrics import (
     label_words_in,
     normalize_whitespace,
 )
+from macro_bench.datasets import get_dataset
 from macro_bench.metrics.gates import echoed_instruction_span
 from macro_bench.tokenization import tokenize
 
@@ -107,6 +108,10 @@ BASQUE = (
 )
 
 
+SIB_WORDING = get_dataset("sib200").instruction_wording("science/technology", "travel", "English")
+XNLI_WORDING = get_dataset("xnli").instruction_wording("entailment", "contradiction", "English")
+
+
 @pytest.mark.parametrize(
     ("original", "counterfactual", "labels", "statement", "insertion"),
     [
@@ -128,11 +133,26 @@ BASQUE = (
         ),
         # x names "travel" itself: saying it again names no new label.
         pytest.param("Travel is fun in May.", "Travel.", SIB_LABELS, False, False, id="label-of-x"),
-        # Kept share exactly 0.5 (2 of a b c d) is an edit; 0.25 is not.
+        # Kept share exactly 0.5 (2 of a b c d) is an edit, not a short answer; 0.25 is.
         pytest.param("a b c d", "a b sports", SIB_LABELS, False, True, id="half-kept"),
         pytest.param("a b c d", "a sports", SIB_LABELS, True, False, id="quarter-kept"),
+        # 5 words, 1 kept of 5: no short answer; substance 3 of 5 (a, f, g): an edit.
+        pytest.param("a b c d e", "a sports f g h", SIB_LABELS, False, False, id="long-rewrite-with-label"),
         pytest.param(
             "The man is sleeping.", "This is a contradiction.", XNLI_LABELS, True, False, id="xnli-statement"
+        ),
+        # Everyday words that are also XNLI answer words: sentences, not statements (CAD edits).
+        pytest.param("There is a fence.", "There is no fence.", [*XNLI_LABELS, "Yes", "Also", "No"], False, True, id="no-in-a-sentence"),
+        pytest.param(
+            "Someone is standing near the wall.", "No one is standing near the wall.", [*XNLI_LABELS, "No"], False, True,
+            id="no-one",
+        ),
+        # The instruction's framing around a label: "the topic of the" is a 4-word run of it.
+        pytest.param(
+            "AI forms an important branch of computer science.",
+            'The topic of the text is "science/technology", a branch of computer science.',
+            # It keeps 5 of x's 8 words, so the kept-share test of label_insertion holds too.
+            SIB_LABELS, True, True, id="framed-label",
         ),
         # Chinese: 18 content characters; the label alone is a statement, 璀璨 -> 体育 keeps 16/18.
         pytest.param("这些地区人口稀少，你也能欣赏到璀璨星空。", "旅游", ["旅游", "体育"], True, False, id="chinese-statement"),
@@ -157,7 +177,8 @@ BASQUE = (
 def test_label_statement_and_insertion(
     original: str, counterfactual: str, labels: list[str], statement: bool, insertion: bool
 ) -> None:
-    assert is_label_statement(counterfactual, original, labels) is statement
+    wording = XNLI_WORDING if set(labels) & set(XNLI_LABELS) else SIB_WORDING
+    assert is_label_statement(counterfactual, original, labels, wording) is statement
     assert is_label_insertion(counterfactual, original, labels) is insertion
 
 
@@ -295,3 +316,92 @@ def test_a_copy_has_minimality_zero(original: str, choice: int) -> None:
     counterfactual = _respell(original, choice)
     assert is_copy(original, counterfactual)
     assert Minimality()(original, counterfactual).score == 0.0
+
+
+# --- protocol 3: is x' an edit of x? -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "copy"),
+    [
+        ("The team won.", "The team won.", True),
+        # One line of several is x: a comment added on another line edits nothing.
+        ("The team won.", "The team won.\nThe team was happy.", True),
+        # After a prompt field label, below the premise.
+        ("The team won.", "A man runs.\nHypothesis: The team won.", True),
+        # x inside quotation marks, with or without its final period.
+        ("The team won.", 'The Turkish text is "The team won."', True),
+        ("The team won.", "The sentence «The team won» is about sports.", True),
+        # Typographic apostrophes read as ASCII ones.
+        ("L'équipe a gagné.", "L’équipe a gagné.", True),
+        # Real edits: an insertion that contains x's words, a quoted phrase that is not all of x.
+        ("The team won.", "The team won the cup.", False),
+        ("The team won the cup.", 'The team won "the cup".', False),
+    ],
+)
+def test_copy_also_catches_x_quoted_or_on_its_own_line(original: str, counterfactual: str, copy: bool) -> None:
+    assert is_copy(original, counterfactual) is copy
+
+
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "premise", "kept", "not_an_edit"),
+    [
+        # 10 content words; keeping 1 of them is exactly the threshold (0.1): an edit.
+        ("a b c d e f g h i j", "a x y z", "", 0.1, False),
+        # 0 of 10: a new sentence.
+        ("a b c d e f g h i j", "k l m", "", 0.0, True),
+        # CAD: the human edit keeps 4 of 6 words of x; the premise is not copied.
+        ("A man is playing a guitar.", "A blond man plays some music.", "A bald man is playing a guitar.", 2 / 6, False),
+        # The premise written out (all of it, in order): not an edit of x, though x shares words with it.
+        ("A man plays.", "A bald man is playing a guitar on the stage.", "A bald man is playing a guitar on the stage.", 1 / 3, True),
+        # Nearly all of the premise (9 of 10 words) and less than half of x: a copy of it.
+        ("x1 x2 x3 p1", "p1 p2 p3 p4 p5 p6 p7 p8 p9", "p1 p2 p3 p4 p5 p6 p7 p8 p9 p10", 1 / 4, True),
+        # 9 of 10 words of the premise, but 3 of 4 of x: an edit that reuses the premise.
+        ("x1 x2 x3 p1", "x1 x2 x3 p1 p2 p3 p4 p5 p6 p7 p8 p9", "p1 p2 p3 p4 p5 p6 p7 p8 p9 p10", 1.0, False),
+    ],
+)
+def test_not_an_edit(original: str, counterfactual: str, premise: str, kept: float, not_an_edit: bool) -> None:
+    from macro_bench.metrics.gates import is_not_an_edit
+
+    assert kept_share(original, counterfactual) == pytest.approx(kept)
+    assert is_not_an_edit(original, counterfactual, [premise] if premise else []) is not_an_edit
+
+
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "loops"),
+    [
+        ("Baada ya 9/11 jitihada", "Baada ya 9/11 watu wazee wazee wazee", True),
+        # A 2-word phrase three times in a row.
+        ("a b c", "a b x y x y x y", True),
+        # A 6-word span twice.
+        ("He begged.", "He begged you to go home. He begged you to go home.", True),
+        # Twice, 5 words: not yet a loop.
+        ("He begged.", "He begged you to go. He begged you to go.", False),
+        # x repeats it itself: an edit keeping the repetition is no loop.
+        ("very very very good", "very very very bad", False),
+        ("The cat sat on the mat.", "The dog sat on the mat.", False),
+    ],
+)
+def test_repetition(original: str, counterfactual: str, loops: bool) -> None:
+    from macro_bench.metrics.gates import is_repetition
+
+    assert is_repetition(original, counterfactual) is loops
+
+
+@pytest.mark.parametrize(
+    ("counterfactual", "echo"),
+    [
+        # The prompt's layout: a line starting with one of its field labels.
+        ("Premise: A man runs.\nHypothesis:", True),
+        ("A man runs.\nHypothesis: The team won.", True),
+        # 4 of 5 words are the instruction's ("the", "hypothesis", "is", "edited"): reordered instruction.
+        ("The hypothesis is edited here.", True),
+        # The premise's words are not the instruction's: a CAD edit reusing them is no echo.
+        ("A blond man plays some music on the stage.", False),
+        ("The team lost.", False),
+    ],
+)
+def test_instruction_echo_reads_the_wording_not_the_document(counterfactual: str, echo: bool) -> None:
+    from macro_bench.metrics.gates import is_instruction_echo
+
+    assert is_instruction_echo(counterfactual, XNLI_WORDING, "The team won.") is echo

@@ -393,3 +393,37 @@ def test_committed_table_is_what_the_script_writes(tmp_path):
     script = load_script()
     script.write_table(script.table_rows(script.measure(SIB200_DIR, XNLI_DIR)), tmp_path / "table.tsv")
     assert (tmp_path / "table.tsv").read_text(encoding="utf-8") == CALIBRATION_TABLE.read_text(encoding="utf-8")
+
+
+def test_another_script_is_another_language() -> None:
+    from macro_bench.language_id import letters_outside_script
+
+    # Gemma answered an Arabic pair in English (lid.176: en at only 0.53).
+    assert letters_outside_script("arb_Arab", "I am not a doctor.")
+    assert not letters_outside_script("arb_Arab", "أنا لست طبيبا")
+    # Writing systems of several scripts: Japanese kana alone are Japanese; Han is Chinese.
+    assert not letters_outside_script("jpn_Jpan", "これはペンです")
+    assert not letters_outside_script("zho_Hans", "旅游业")
+    assert letters_outside_script("zho_Hans", "Sport:")
+    # No letter at all is not judged here (the language gate handles it), nor is one letter of the script.
+    assert not letters_outside_script("hin_Deva", "2015, 2016!")
+    assert not letters_outside_script("hin_Deva", "फिल्म (film)")
+
+
+def test_script_check_never_fires_on_the_languages_own_sentences() -> None:
+    """False alarms on SIB-200 test (all 205 languages) and on the CAD human edits: none."""
+    from macro_bench.data import load_sib200
+    from macro_bench.language_id import letters_outside_script
+
+    sib200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"
+    alarms = [
+        (code, row["text"])
+        for code in load_languages()
+        for row in load_sib200(code, sib200_dir=str(sib200), split="test")
+        if letters_outside_script(code, row["text"])
+    ]
+    assert alarms == []
+    cad = Path(__file__).resolve().parents[2] / "shared" / "data" / "cad_nli" / "dev.tsv"
+    with cad.open(encoding="utf-8", newline="") as handle:
+        edits = [row["revised_hypothesis"] for row in csv.DictReader(handle, delimiter="\t")]
+    assert len(edits) == 400 and not [edit for edit in edits if letters_outside_script("eng_Latn", edit)]

@@ -215,9 +215,10 @@ def test_predict_never_returns_nan(logliks: list[float]) -> None:
     assert distribution[predicted] == max(distribution)
 
 
-def _record(generation_tokens, max_gen_toks):
+def _record(generation_tokens, max_gen_toks, generation=" The dog sat on the", counterfactual="The dog sat on the"):
     return {
-        "dataset": "sib200", "language": "eng_Latn", "original": "The cat sat .", "counterfactual": "The dog sat .",
+        "dataset": "sib200", "language": "eng_Latn", "original": "The cat sat on the mat .", "counterfactual": counterfactual,
+        "generation": generation, "prediction_original": "science/technology", "context": {},
         "instruction": "Edit the text.", "generation_tokens": generation_tokens, "max_gen_toks": max_gen_toks,
         "language_identified": {"label": "en", "confidence": 0.9}, "model_label_logliks": [0.0] + [-9.0] * 6,
         "label_logliks_counterfactual": [-9.0, 0.0] + [-9.0] * 5, "target_label": "travel", "gold_label": "travel",
@@ -235,3 +236,30 @@ def test_truncation_counts_generations_that_re_encode_just_under_the_limit(token
     flags = gate_flags(_record(tokens, limit))
     assert flags["truncated"] is truncated and flags["valid"] is (not truncated)
     assert gate_flags(_record(None, limit))["truncated"] is None
+
+
+@pytest.mark.parametrize(
+    ("generation", "counterfactual", "truncated"),
+    [
+        # x' runs to the end of a generation that hit the limit, mid-sentence: cut.
+        (" The dog sat on the", "The dog sat on the", True),
+        # A complete x', then the model went on talking until the limit: judged on x'.
+        (" The dog sat on the mat.\n\nThe answer is: The dog sat on", "The dog sat on the mat.", False),
+        # x' written out again and again until the limit: its first occurrence is complete.
+        (" The dog sat on the\nThe dog sat on the\nThe dog", "The dog sat on the", False),
+        # x' ends the generation with a sentence terminator (any script's): it ended.
+        (" The dog sat on the mat.", "The dog sat on the mat.", False),
+        (" The dog sat on the mat。」", "The dog sat on the mat。", False),
+        # Only closing quotes and markup follow x': it still runs to the end.
+        (' "The dog sat on the"**', "The dog sat on the", True),
+        # Extraction changed x' so that it cannot be found: a cut generation counts against it.
+        (" THE DOG sat", "The dog sat on the", True),
+    ],
+)
+def test_truncated_judges_the_counterfactual_not_the_generation(generation, counterfactual, truncated):
+    from macro_bench.metrics.document import cut_by_limit, gate_flags
+
+    assert cut_by_limit(generation, counterfactual) is truncated
+    assert gate_flags(_record(64, 64, generation, counterfactual))["truncated"] is truncated
+    # Below the limit nothing was cut, whatever the text.
+    assert gate_flags(_record(40, 64, generation, counterfactual))["truncated"] is False

@@ -41,6 +41,7 @@ from hypothesis import strategies as st
 from sacrebleu.metrics import CHRF
 from scipy.stats import spearmanr
 
+from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench import interventions, protocol
 from macro_bench.data import LABELS, Sib200DataError
 from macro_bench.metrics.document import derive_metrics
@@ -654,7 +655,7 @@ def test_results_file_written_by_lm_eval_is_strict_json_without_nan(garbage_run)
     written, _ = _written_files(garbage_run["output_path"])
     for task in (ENG, FRA, DEU):
         assert written["results"][task] == garbage_run["results"]["results"][task]
-    assert "|protocol:2|" in written["configs"][ENG]["metadata"]["signature"]
+    assert f"|protocol:{PROTOCOL_VERSION}|" in written["configs"][ENG]["metadata"]["signature"]
 
 
 def test_samples_files_written_by_lm_eval_are_strict_json_without_nan(garbage_run):

@@ -120,6 +120,10 @@ def test_extra_models_get_lm_eval_typed_arguments(monkeypatch):
 
 def test_gen_kwargs_take_effect_or_are_refused():
     assert generation_settings(None)["max_gen_toks"] == 256
+    # A blank line ends a chat answer; plain prompts get no default stop (answers start with one).
+    assert generation_settings(None, apply_chat_template=True)["until"] == ["\n\n"]
+    assert generation_settings(None, apply_chat_template=False)["until"] == []
+    assert generation_settings({"until": "###"}, apply_chat_template=True)["until"] == ["###"]
     settings = generation_settings({"max_gen_toks": 32, "until": "\n\n", "temperature": 0.7, "do_sample": True})
     assert settings == {"max_gen_toks": 32, "until": ["\n\n"], "temperature": 0.7, "do_sample": True}
     with pytest.raises(SecondPassError, match="max_gen_toks must be a positive integer"):

@@ -3,8 +3,7 @@
 Selection rule (seeded and stratified, never hand-picked). A cell's documents fall into
 strata, in this order: ``valid``; ``no_flip`` (invalid although no gate fired: the output
 passed every gate but did not change the prediction); then each gate that fired
-(``empty``, ``copy``, ``truncated``, ``prompt_echo``, ``label_statement``,
-``language_confused``). Each stratum's documents are shuffled by a generator seeded with
+(:data:`macro_bench.metrics.document.GATES`, in that order). Each stratum's documents are shuffled by a generator seeded with
 SHA-256(seed, dataset, model, language); the examples are then taken round-robin, one
 from each non-empty stratum in the order above, until ``per_cell`` are chosen or the
 cell runs out. So every cell shows a valid output if it has one and each failure it has
@@ -40,18 +39,12 @@ import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
 from macro_bench.aggregate.problems import Problems
+from macro_bench.metrics.document import GATE_METRICS, GATES
 from macro_bench.tokenization import comparable_token_texts, tokenize
 
-GATES = ("empty", "copy", "truncated", "prompt_echo", "label_statement", "language_confused")
 # The per-document metric that records each flag (derive_metrics' mapping).
 FLAG_METRICS = {
-    "empty": "empty_rate",
-    "copy": "copy_rate",
-    "truncated": "truncation_rate",
-    "prompt_echo": "prompt_echo_rate",
-    "label_statement": "label_statement_rate",
-    "language_confused": "language_confusion_rate",
-    "label_insertion": "label_insertion_rate",
+    **GATE_METRICS,
     "flip": "flip_rate",
     "target": "target_rate",
     "valid": "valid_rate",
@@ -90,7 +83,8 @@ class Example:
 
 
 def _flags(row) -> dict[str, float]:
-    return {flag: float(getattr(row, metric)) for flag, metric in FLAG_METRICS.items()}
+    # A run of an older protocol has no column for a gate added since: undefined there.
+    return {flag: float(getattr(row, metric, math.nan)) for flag, metric in FLAG_METRICS.items()}
 
 
 def _strata(flags: dict[str, float]) -> list[str]:

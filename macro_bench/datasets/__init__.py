@@ -39,6 +39,8 @@ class DatasetSpec:
     load: Callable[[str, Mapping[str, Any]], list[dict]]
     # (document, the model's prediction, the target, the language's English name) -> prompt.
     generation_prompt: Callable[[dict, str, str, str], str]
+    # The document fields the generation prompt shows (XNLI: the premise and the hypothesis).
+    prompt_fields: tuple[str, ...]
     language_codes: Callable[[], tuple[str, ...]]
     # language -> extra fields of its task YAML (a per-language classification prompt).
     task_fields: Callable[[str], dict[str, str]] = lambda language: {}
@@ -48,6 +50,15 @@ class DatasetSpec:
     local_dir: Callable[[Mapping[str, Any]], Path | None] = lambda metadata: None
     # What a local copy must look like, for errors that do not say it themselves.
     expected_layout: str = ""
+
+    def instruction_wording(self, prediction: str, target: str, language_name: str) -> str:
+        """The generation prompt with every document field left empty: the instruction's own words.
+
+        The prompt-echo and label-statement gates compare x' with this, never with the
+        document's text: an edit that reuses words of x, or of the XNLI premise, is what
+        a counterfactual does, not an echo of the instruction.
+        """
+        return self.generation_prompt({field: "" for field in self.prompt_fields}, prediction, target, language_name)
 
 
 def get_dataset(name: str) -> DatasetSpec:

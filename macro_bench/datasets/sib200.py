@@ -59,6 +59,7 @@ SPEC = DatasetSpec(
     gold_field="category",
     load=load,
     generation_prompt=generation_prompt,
+    prompt_fields=("text",),
     language_codes=language_codes,
     metadata_keys=(SIB200_DIR_KEY,),
     local_dir=lambda metadata: resolve_sib200_dir(metadata.get(SIB200_DIR_KEY)),

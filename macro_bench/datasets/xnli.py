@@ -188,6 +188,7 @@ SPEC = DatasetSpec(
     gold_field="relation",
     load=load,
     generation_prompt=generation_prompt,
+    prompt_fields=("premise", "hypothesis"),
     language_codes=language_codes,
     task_fields=lambda language: {"doc_to_choice": doc_to_choice_template(language)},
     metadata_keys=(XNLI_DIR_KEY,),

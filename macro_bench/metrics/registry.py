@@ -39,6 +39,9 @@ class MetricSpec:
     population: Population
     value_range: str
     description: str
+    # A baseline (faithfulness_random) shows what chance looks like; it has no better side,
+    # so reports show it without a direction. lm-eval's metric_list still needs a boolean.
+    is_baseline: bool = False
 
     @property
     def aggregation(self) -> str:
@@ -54,8 +57,8 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "valid_rate", True, "all", "{0, 1}",
         "the counterfactual flips the model's prediction (M(x') != y) and passes every gate "
-        "(not empty, not a copy, not truncated, not a prompt echo, not a label statement, "
-        "in the document's language).",
+        "(not empty, not a copy, not cut off, an edit of x, no loop, not a prompt echo, not a "
+        "label statement, in the document's language).",
     ),
     MetricSpec(
         "valid_target_rate", True, "all", "{0, 1}",
@@ -73,21 +76,35 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("empty_rate", False, "all", "{0, 1}", "nothing could be extracted from the generation."),
     MetricSpec(
         "copy_rate", False, "generated", "{0, 1}",
-        "x' equals x up to whitespace and Unicode canonical equivalence.",
+        "x' equals x up to whitespace and Unicode canonical equivalence, or holds x unchanged "
+        "as one of its lines or inside quotation marks.",
     ),
     MetricSpec(
         "truncation_rate", False, "measured", "{0, 1}",
-        "the generation stopped at the token limit (max_gen_toks) instead of ending, counted "
-        "with the live model's tokenizer.",
+        "x' itself was cut by the token limit: the generation reached max_gen_toks (counted "
+        "with the live model's tokenizer) and x' runs to its end. A complete x' followed by "
+        "more text is not truncated.",
+    ),
+    MetricSpec(
+        "not_an_edit_rate", False, "generated", "{0, 1}",
+        "x' is not an edit of x: it keeps less than a tenth of x's words (in order), or copies "
+        "another field the prompt shows (the XNLI premise); new sentences, label answers in any "
+        "language.",
+    ),
+    MetricSpec(
+        "repetition_rate", False, "generated", "{0, 1}",
+        "x' loops where x does not: a word or phrase three times in a row, or a span of four "
+        "words twice.",
     ),
     MetricSpec(
         "prompt_echo_rate", False, "generated", "{0, 1}",
-        "x' reproduces the instruction, or a long span of it that is not part of x.",
+        "x' reproduces the instruction's own wording, or a long span of it; words of x and of "
+        "the premise never count.",
     ),
     MetricSpec(
         "label_statement_rate", False, "generated", "{0, 1}",
-        "x' names a label that x does not contain and keeps less than half of x: a statement "
-        "about a label, not an edit ('1. The topic is \"travel\".').",
+        "x' names a label that x does not contain and is made mostly of label words and the "
+        "instruction's wording: a statement about a label ('1. The topic is \"travel\".', 'No').",
     ),
     MetricSpec(
         "label_insertion_rate", False, "generated", "{0, 1}",
@@ -96,8 +113,9 @@ METRICS: tuple[MetricSpec, ...] = (
     ),
     MetricSpec(
         "language_confusion_rate", False, "judged", "{0, 1}",
-        "the calibrated language identifier confidently places x' outside the document's "
-        "language, or x' has no letter at all.",
+        "x' has letters but none in the document's script, or the calibrated language "
+        "identifier confidently places it outside the document's language, or it has no "
+        "letter at all.",
     ),
     MetricSpec(
         "minimality", False, "valid", "[0, 1]",
@@ -121,6 +139,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "faithfulness_random", True, "faithfulness", "[-1, 1]",
         "chance baseline: the same computation with a seeded random pseudo-explanation of E's "
         "size in place of E.",
+        is_baseline=True,
     ),
     MetricSpec(
         "faithfulness_coverage", True, "all", "{0, 1}",

@@ -38,10 +38,14 @@ def pvalue(value: float) -> str:
 
 
 def arrow(metric: str) -> str:
-    return "↑" if BY_NAME[metric].higher_is_better else "↓"
+    """↑ or ↓ for the better side; nothing for a baseline, which has none."""
+    spec = BY_NAME[metric]
+    if spec.is_baseline:
+        return ""
+    return "↑" if spec.higher_is_better else "↓"
 
 
 def metric_label(metric: str, self_scored: bool = False) -> str:
     """The metric's column header; self-scored fluency carries its warning with it."""
-    label = f"{metric} {arrow(metric)}"
+    label = f"{metric} {arrow(metric)}".rstrip()
     return f"{label} ({SELF_SCORED_NOTE})" if self_scored and metric == FLUENCY else label

@@ -43,8 +43,19 @@ def count_cell(value) -> Cell:
     return Cell(str(int(value)), sort=float(value))
 
 
+# A bootstrap interval over fewer documents than this says nothing (2 documents gave
+# "0.533 [0.533, 0.533]"): such a value is shown with its n and no interval.
+MIN_DOCUMENTS_FOR_INTERVAL = 5
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """'1 language', '2 languages'."""
+    return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
+
+
 def value_cell(value: float, low: float, high: float, n: int | None = None) -> Cell:
-    detail = interval(low, high)
+    few = n is not None and not _missing(n) and int(n) < MIN_DOCUMENTS_FOR_INTERVAL
+    detail = "" if few else interval(low, high)
     if n is not None:
         detail = f"{detail} n={int(n)}".strip()
     return Cell(number(value), sort=None if _missing(value) else float(value), detail=detail)
@@ -169,7 +180,7 @@ def problems_section(problems, runs) -> Section:
 
 
 def metrics_section() -> Section:
-    rows = [[text_cell(s.name), text_cell("higher" if s.higher_is_better else "lower"), text_cell(s.population),
+    rows = [[text_cell(s.name), text_cell("baseline" if s.is_baseline else "higher" if s.higher_is_better else "lower"), text_cell(s.population),
              text_cell(s.value_range), text_cell(s.description)] for s in REPORTED]
     return Section("metrics", "Metrics", [
         Paragraph("From macro-bench's metric registry. Each metric is the mean over its population of documents; a "
@@ -186,8 +197,8 @@ def _dataset_intro(board) -> str:
     docs = docs[docs > 0]
     n_models = len(board.models)
     return (
-        f"{n_models} model{'s' if n_models != 1 else ''}, {len(board.languages)} languages in "
-        f"{board.languages['language_family'].nunique()} language families, {int(docs.sum())} documents per model "
+        f"{plural(n_models, 'model')}, {plural(len(board.languages), 'language')} in "
+        f"{plural(board.languages['language_family'].nunique(), 'language family', 'language families')}, {int(docs.sum())} documents per model "
         f"({_range(docs)} per language)."
     )
 
@@ -386,7 +397,7 @@ def _comparison_section(report, dataset: str) -> Section:
     scorer_a, scorer_b = report.fluency_scorers.get(dataset, ("", ""))
     self_scored = scorer_a.startswith("self") or scorer_b.startswith("self")
     n_documents = int(c.coverage.shared["doc_key"].size // 2)
-    blocks = [Paragraph(f"Paired on the {n_documents} documents of {len(c.languages)} languages both models were scored on.")]
+    blocks = [Paragraph(f"Paired on the {plural(n_documents, 'document')} of {plural(len(c.languages), 'language')} both models were scored on.")]
     verdict = c.verdict.pivot(index="metric", columns="level")
     verdict_rows = [
         [text_cell(metric_label(m, self_scored))]

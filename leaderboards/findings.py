@@ -49,6 +49,7 @@ from macro_bench.aggregate.pipeline import display_names
 from macro_bench.aggregate.problems import Problems
 from macro_bench.datasets import get_dataset
 from macro_bench.metrics.document import GATES, derive_metrics, gate_flags
+from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench.tokenization import comparable_token_texts
 
 
@@ -138,6 +139,13 @@ def main() -> None:
             by_cell[names.get(run.model, run.model), run.dataset].append(
                 (run.language, record, gate_flags(record), derive_metrics(record))
             )
+
+    recorded = sorted({record["protocol"] for cell in by_cell.values() for _, record, _, _ in cell})
+    if recorded != [PROTOCOL_VERSION]:
+        # The gates are re-derived with this checkout's code; a board made under another
+        # protocol was gated differently when it ran, so its logged metrics differ.
+        print(f"NOTE: records of protocol {', '.join(recorded)} judged with protocol {PROTOCOL_VERSION}'s gates; "
+              "gate counts and valid counterfactuals differ from the metric values the runs logged\n")
 
     print("## 1. Accuracy against chance (two-sided binomial test)")
     print(f"{'model':24} {'dataset':8} {'docs':>5} {'correct':>8} {'accuracy':>9} {'chance':>7} {'p':>9}")

@@ -99,8 +99,8 @@ def scenario(tmp_path_factory):
         values.update(gates)
         return values
 
-    clean = dict(copy_rate=0, prompt_echo_rate=0, label_statement_rate=0, label_insertion_rate=0,
-                 language_confusion_rate=0)
+    clean = dict(copy_rate=0, not_an_edit_rate=0, repetition_rate=0, prompt_echo_rate=0, label_statement_rate=0,
+                 label_insertion_rate=0, language_confusion_rate=0)
     # One-word edits: E = the keyword, whose deletion alone moves p(y) (1 -> 1/7), so the
     # stratified shares and the outcomes rank identically: faithfulness exactly 1.
     expected = {
@@ -112,11 +112,14 @@ def scenario(tmp_path_factory):
             2: invalid(1, 0, 0, **clean | dict(copy_rate=1)),
             3: invalid(1, 0, 0, empty_rate=1),
             # No keyword left: uniform, so the first label (science/technology) is predicted.
-            4: invalid(0, 1, float(_target(4, "travel") == LABELS[0]), **clean | dict(label_statement_rate=1)),
-            5: invalid(1, 1, float(t5 == LABELS[0]), **clean | dict(prompt_echo_rate=1, label_statement_rate=1)),
+            # A label statement and an echoed instruction keep nothing of x: not edits of it either.
+            4: invalid(0, 1, float(_target(4, "travel") == LABELS[0]), **clean | dict(label_statement_rate=1, not_an_edit_rate=1)),
+            5: invalid(1, 1, float(t5 == LABELS[0]), **clean | dict(prompt_echo_rate=1, label_statement_rate=1, not_an_edit_rate=1)),
             6: invalid(1, 1, float(_target(6, "sports") == LABELS[0]), **clean | dict(truncation_rate=1)),
         },
         # The Hausa text has no keyword (science/technology); the English answer says hotel.
+        # It shares the word "a" with the 10-word Hausa text: kept share exactly 0.1, so it counts as an
+        # edit; the language gate stops it.
         HAU: {7: invalid(0, 1, float(_target(7, LABELS[0]) == "travel"), **clean | dict(language_confusion_rate=1))},
         ZHO: {
             1: dict(accuracy=1, flip_rate=1, target_rate=1, valid_rate=1, valid_target_rate=1, empty_rate=0,

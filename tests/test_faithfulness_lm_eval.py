@@ -32,7 +32,8 @@ HEADER = "index_id\tcategory\ttext\n"
 KEY_WORDS = ["rocket", "laser", "robot", "engine", "satellite", "telescope"]
 PLAIN_WORDS = ["house", "garden", "river", "bread", "window", "chair", "market", "village", "summer", "teacher"]
 SWAP = {word: f"{word}s" for word in KEY_WORDS + PLAIN_WORDS}  # an edit that keeps the text English
-FLIP_WORD = "never"
+# Distinct flip words: one word written three times in a row would be a loop (repetition gate).
+FLIP_WORDS = ["never", "nowhere", "nobody", "nothing"]
 
 
 def _small_weight(word: str) -> float:
@@ -93,11 +94,12 @@ def test_b_c_only_edited_or_only_kept_words_matter(tmp_path, edited_words, expec
         if edited_words == "key":  # (b) the edit replaces every word the model uses
             edited = [SWAP[w] if w in KEY_WORDS else w for w in words]
         else:  # (c) the edit replaces only words the model ignores, and adds a flip
-            edited = [FLIP_WORD if w in PLAIN_WORDS else w for w in words]
+            flips = iter(FLIP_WORDS)
+            edited = [next(flips) if w in PLAIN_WORDS else w for w in words]
         documents.append((" ".join(words) + " .", " ".join(edited) + " ."))
 
     def weight(word: str) -> float:
-        return 1.0 if word in KEY_WORDS else -20.0 if word == FLIP_WORD else 0.0
+        return 1.0 if word in KEY_WORDS else -20.0 if word in FLIP_WORDS else 0.0
 
     samples = _run(tmp_path, documents, weight)
     assert [s["faithfulness"] for s in samples] == pytest.approx([expected] * 20, abs=1e-12)
@@ -111,12 +113,12 @@ def test_d_random_sensitivities_give_an_interval_covering_zero(tmp_path):
     for _ in range(200):
         words = _sentence(rng, 3, 6)
         edited = list(words)
-        for position in rng.sample(range(1, len(words)), 3):
-            edited[position] = FLIP_WORD
+        for position, flip in zip(rng.sample(range(1, len(words)), 3), FLIP_WORDS, strict=False):
+            edited[position] = flip
         documents.append((" ".join(words) + " .", " ".join(edited) + " ."))
 
     def weight(word: str) -> float:
-        return -20.0 if word == FLIP_WORD else 5 * _small_weight(word)
+        return -20.0 if word in FLIP_WORDS else 5 * _small_weight(word)
 
     # x scores at least -10 > -12 (travel); three flip words push x' below it.
     samples = _run(tmp_path, documents, weight, baseline=-12.0)

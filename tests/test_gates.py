@@ -353,7 +353,7 @@ def test_copy_also_catches_x_quoted_or_on_its_own_line(original: str, counterfac
         # CAD: the human edit keeps 4 of 6 words of x; the premise is not copied.
         ("A man is playing a guitar.", "A blond man plays some music.", "A bald man is playing a guitar.", 2 / 6, False),
         # The premise written out (all of it, in order): not an edit of x, though x shares words with it.
-        ("A man plays.", "A bald man is playing a guitar on the stage.", "A bald man is playing a guitar on the stage.", 1 / 3, True),
+        ("A man plays.", "A bald man is playing a guitar on the stage.", "A bald man is playing a guitar on the stage.", 2 / 3, True),
         # Nearly all of the premise (9 of 10 words) and less than half of x: a copy of it.
         ("x1 x2 x3 p1", "p1 p2 p3 p4 p5 p6 p7 p8 p9", "p1 p2 p3 p4 p5 p6 p7 p8 p9 p10", 1 / 4, True),
         # 9 of 10 words of the premise, but 3 of 4 of x: an edit that reuses the premise.

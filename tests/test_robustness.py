@@ -120,6 +120,7 @@ def _chrf(original: str, counterfactual: str) -> float:
 def _expected_invalid(*, flip: float, target: float, accuracy: float = 1.0, **gates) -> dict:
     values = dict(accuracy=accuracy, flip_rate=flip, target_rate=target, valid_rate=0.0, valid_target_rate=0.0,
                   empty_rate=0.0, truncation_rate=0.0, score=0.0, faithfulness_coverage=0.0, copy_rate=0.0,
+                  not_an_edit_rate=0.0, repetition_rate=0.0,
                   prompt_echo_rate=0.0, label_statement_rate=0.0, label_insertion_rate=0.0,
                   language_confusion_rate=0.0)
     values.update(gates)
@@ -137,6 +138,7 @@ def _expected_valid(doc: dict, counterfactual: str, *, target: float = 1.0, fait
     minimality = 1 / len(doc["text"].split())
     values = dict(accuracy=1.0, flip_rate=1.0, target_rate=target, valid_rate=1.0, valid_target_rate=target,
                   empty_rate=0.0, truncation_rate=0.0, copy_rate=0.0, prompt_echo_rate=0.0, label_statement_rate=0.0,
+                  not_an_edit_rate=0.0, repetition_rate=0.0,
                   label_insertion_rate=0.0, language_confusion_rate=0.0, minimality=minimality,
                   score=1 - minimality, similarity=_chrf(doc["text"], counterfactual), fluency=0.0,
                   faithfulness=1.0 if faithful else ABSENT, faithfulness_coverage=float(faithful))
@@ -183,16 +185,18 @@ GARBAGE_CASES = [
     # keyword, so the classifier flips to science/technology.
     ("prompt echoed back", lambda d: PROMPT,
      lambda d: _expected_invalid(flip=1.0, target=float(_target(d) == SCIENCE), prompt_echo_rate=1.0,
-                                 label_statement_rate=1.0) | {"counterfactual_is_first_prompt_line": True}),
+                                 label_statement_rate=1.0, not_an_edit_rate=1.0) | {"counterfactual_is_first_prompt_line": True}),
     # A base model that echoes its prompt and continues: the continuation is the answer.
     ("prompt echoed, then the answer", lambda d: f"{PROMPT} {_edit(d)}", _expected_ideal_edit),
     ("original copied", lambda d: d["text"], _expected_copy),
     ("original copied, re-spaced", lambda d: "  " + d["text"].replace(" ", "  ") + " \n", _expected_copy),
     ("different language", lambda d: "这个城市的人们每天早上都在公园里散步。",
-     lambda d: _expected_invalid(flip=1.0, target=float(_target(d) == SCIENCE), language_confusion_rate=1.0)),
-    # 100 copies of the edit: 100 n whitespace tokens >= max_gen_toks (256), so truncated.
+     lambda d: _expected_invalid(flip=1.0, target=float(_target(d) == SCIENCE), language_confusion_rate=1.0,
+                                 not_an_edit_rate=1.0)),
+    # 100 copies of the edit: 100 n whitespace tokens >= max_gen_toks (256), but x' ends with
+    # the edit's full stop, so it was not cut (protocol 3); it loops, which the repetition gate stops.
     ("100x longer than the input", lambda d: " ".join([_edit(d)] * 100),
-     lambda d: _expected_invalid(flip=1.0, target=1.0, truncation_rate=1.0)),
+     lambda d: _expected_invalid(flip=1.0, target=1.0, truncation_rate=0.0, repetition_rate=1.0)),
     ("control characters inside", lambda d: "\x1b[31m" + _edit(d).replace(" ", " \x07\x0b ", 2) + "\x7f",
      _expected_edit_with_noise),
     ("NUL bytes inside", lambda d: _edit(d).replace(" ", "\x00 "), _expected_edit_with_noise),
@@ -500,8 +504,8 @@ def _assert_document_in_range(sample: dict) -> None:
     assert values["score"] == (1.0 - values["minimality"] if valid else 0.0), where
     if values["empty_rate"]:
         assert values["flip_rate"] == values["target_rate"] == 0.0, where
-    for gate in ("copy_rate", "truncation_rate", "prompt_echo_rate", "label_statement_rate",
-                 "language_confusion_rate"):
+    for gate in ("copy_rate", "truncation_rate", "not_an_edit_rate", "repetition_rate", "prompt_echo_rate",
+                 "label_statement_rate", "language_confusion_rate"):
         if values.get(gate):
             assert not valid, (where, gate)
 

@@ -9,6 +9,7 @@ import pytest
 
 from macro_bench import lm_eval_bridge
 from macro_bench.options import Options, OptionsError
+from macro_bench.preflight import RunCheckError
 from macro_bench.second_pass import SecondPass, SecondPassError, generation_settings
 
 from .scripted_lm import ScriptedLM
@@ -171,7 +172,8 @@ def _tiny_sib200(tmp_path):
     ("model", "metadata", "error"),
     [
         (_NoLoglikelihoodLM, {}, NotImplementedError),
-        (ScriptedLM, {"interventions": 1}, OptionsError),
+        # Refused by the start-up check, before the model is even used (issue 18).
+        (ScriptedLM, {"interventions": 1}, RunCheckError),
     ],
 )
 def test_failures_come_before_any_generation(tmp_path, model, metadata, error):

@@ -52,6 +52,8 @@ class Judged:
 
     label: str | None
     fired: tuple[str, ...]
+    # The gates that fired when the run was made (protocol 2), as its samples file logged them.
+    fired_then: tuple[str, ...] | None
     kept: float
     copies_other_field: bool
     record: dict
@@ -66,12 +68,13 @@ class Judged:
         return not others and not self.copies_other_field and self.kept >= threshold
 
 
-def judge(record: dict, label: str | None = None) -> Judged:
+def judge(record: dict, label: str | None = None, fired_then: list[str] | None = None) -> Judged:
     flags = gate_flags(record)
     fired = tuple(gate for gate in GATES if flags[gate])
     original, counterfactual = record["original"], record["counterfactual"] or ""
     context = record.get("context", {}).values()
-    return Judged(label, fired, kept_share(original, counterfactual), copies_other_field(original, counterfactual, context), record)
+    return Judged(label, fired, None if fired_then is None else tuple(fired_then), kept_share(original, counterfactual),
+                  copies_other_field(original, counterfactual, context), record)
 
 
 def labelled_set(path: Path = LABELLED) -> list[Judged]:
@@ -79,7 +82,7 @@ def labelled_set(path: Path = LABELLED) -> list[Judged]:
     unknown = {item["label"] for item in items} - set(CATEGORIES)
     if unknown:
         raise ValueError(f"{path}: labels {sorted(unknown)} are not categories of GUIDE.md: {', '.join(CATEGORIES)}")
-    return [judge(item["record"], item["label"]) for item in items]
+    return [judge(item["record"], item["label"], item["protocol_2_gates"]) for item in items]
 
 
 def cad_records(path: Path = CAD) -> list[dict]:
@@ -179,6 +182,18 @@ def main() -> None:
     print(f"Artifacts passed ({len(artifacts_passed)}):")
     for item in artifacts_passed:
         print(f"  [{item.label}] {item.record['original'][:80]!r} -> {item.record['counterfactual'][:80]!r}")
+
+    print("\n## What changed since protocol 2 (the gates logged when the runs were made)\n")
+    newly_stopped = [item for item in labelled if item.label != REAL_EDIT and not item.fired_then and not item.passed]
+    newly_passed = [item for item in labelled if item.label == REAL_EDIT and item.fired_then and item.passed]
+    print(f"Artifacts protocol 2 let through that protocol 3 stops ({len(newly_stopped)}):")
+    for item in newly_stopped:
+        print(f"  [{item.label}; {','.join(item.fired)}] {item.record['language']}: {item.record['original'][:70]!r} -> "
+              f"{item.record['counterfactual'][:90]!r}")
+    print(f"Real edits protocol 2 stopped that protocol 3 lets through ({len(newly_passed)}):")
+    for item in newly_passed:
+        print(f"  [was {','.join(item.fired_then)}] {item.record['language']}: {item.record['original'][:70]!r} -> "
+              f"{item.record['counterfactual'][:90]!r}")
 
     cad_passed = sum(item.passed for item in cad)
     print(f"\n## CAD human edits: {cad_passed}/{len(cad)} pass every gate ({cad_passed / len(cad):.1%})\n")

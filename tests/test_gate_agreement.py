@@ -63,6 +63,6 @@ def test_threshold_is_the_highest_that_keeps_cad(labelled, cad) -> None:
 
 def test_a_gate_change_shows_in_the_figures(labelled) -> None:
     # The bars can fail: with the not-an-edit gate off, artifacts slip through.
-    off = [gate_agreement.Judged(item.label, tuple(g for g in item.fired if g != "not_an_edit"), item.kept,
+    off = [gate_agreement.Judged(item.label, tuple(g for g in item.fired if g != "not_an_edit"), item.fired_then, item.kept,
                                  item.copies_other_field, item.record) for item in labelled]
     assert gate_agreement.agreement(off)["artifacts_stopped"] < gate_agreement.agreement(labelled)["artifacts_stopped"]

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 import pytest
 
+from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench.aggregate.pipeline import make_comparison, make_leaderboard
 from macro_bench.aggregate.leaderboard import Settings
 from macro_bench.aggregate.problems import InputError, Problems
@@ -30,7 +31,7 @@ def documents():
 
 def test_signature_fields_parse_the_signature_format():
     fields = signature_fields(signature("xnli", K="12"))
-    assert fields["dataset"] == "xnli" and fields["K"] == "12" and fields["protocol"] == "2"
+    assert fields["dataset"] == "xnli" and fields["K"] == "12" and fields["protocol"] == PROTOCOL_VERSION
     assert fields["gen"] == '{"do_sample":false,"max_gen_toks":256}'  # values may hold ':' themselves
     assert signature_fields("") == {"signature": "(not recorded)"}
 

@@ -32,6 +32,15 @@ most ``max - own`` repeated requests per call on each rank, as lm-eval's evaluat
 pads its own requests. The second pass itself therefore makes the same sequence of
 calls on every rank, including calls with no requests of its own.
 
+A call with a progress reporter (the second pass's generation and lm-eval-path
+classification) reads the cache the same way with one process too, and sends the
+missing requests in the batches lm-eval's HF model would make of them
+(:func:`macro_bench.lm_eval_bridge.batch_plan`), one model call per batch, so a
+labelled bar moves after every batch and the answers equal one call's. Under data
+parallelism every rank's padded list has the same length, so every rank makes the
+same number of ``generate_until`` batches; a ``loglikelihood`` call, whose batches
+depend on each rank's own texts, stays one call there.
+
 :func:`sum_over_ranks` adds per-rank counts (``documents_per_metric``): lm-eval
 reports the task configuration of rank 0, whose filter has seen only rank 0's
 documents.
@@ -39,8 +48,9 @@ documents.
 
 from __future__ import annotations
 
+import inspect
 from collections import Counter
-from typing import Any
+from typing import Any, Protocol
 
 _PIN = "macro-bench needs lm-eval==0.4.13 (pip install 'lm-eval[hf]==0.4.13')"
 
@@ -78,17 +88,38 @@ def _cacheable(method: str, request: Any) -> bool:
     return not (method == "generate_until" and request.args[1].get("do_sample", False))
 
 
-def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any) -> list:
+class BatchProgress(Protocol):
+    """What :func:`call_on_every_rank` reports while it calls the model batch by batch."""
+
+    def start(self, batch_sizes: list[int], model: Any) -> None:
+        """Before the first batch: how many requests each batch holds, and the model called."""
+
+    def batch_done(self) -> None:
+        """After each batch."""
+
+    def close(self) -> None:
+        """After the last batch (also when a batch raised)."""
+
+
+def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any, progress: BatchProgress | None = None) -> list:
     """``lm.<method>(requests)``, made by every data-parallel rank together (see the card).
 
     ``requests`` are lm-eval ``Instance`` objects; ``filler`` is any request of the
     same type, sent (and its answer dropped) only by a rank with nothing to compute
     while another rank computes.
+
+    With ``progress``, the uncached requests go to the model in the batches one call
+    would make (:func:`macro_bench.lm_eval_bridge.batch_plan`; identical answers), one
+    call per batch with the model's own progress bar turned off; ``progress`` hears of
+    each batch and the answers are cached batch by batch, so an interrupted run keeps
+    them. Under data parallelism every rank pads to the same number of requests first,
+    so every rank makes the same number of ``generate_until`` batches; other methods
+    then stay one call.
     """
     model, table = unwrap_caching_lm(lm)
-    if world_size(lm) <= 1:
+    several = world_size(lm) > 1
+    if not several and progress is None:
         return list(getattr(lm, method)(requests)) if requests else []
-    import torch
 
     answers: list[Any] = [None] * len(requests)
     keys = [cache_key(method, request.args) if table is not None and _cacheable(method, request) else None
@@ -97,20 +128,56 @@ def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any) -> lis
         if key is not None and key in table:
             answers[i] = table[key]
     missing = [i for i, answer in enumerate(answers) if answer is None]
-    counts = model.all_gather(torch.tensor([len(missing)], device=model.device)).cpu().tolist()
-    most = max(counts)
-    if most == 0:
-        return answers
     batch = [requests[i] for i in missing]
-    batch += [batch[0] if batch else filler] * (most - len(batch))
-    computed = list(getattr(model, method)(batch))[: len(missing)]
-    for i, answer in zip(missing, computed, strict=True):
-        answers[i] = answer
-        if keys[i] is not None:
-            table[keys[i]] = answer
-    if table is not None and missing:
-        table.commit()
+    if several:
+        import torch
+
+        counts = model.all_gather(torch.tensor([len(missing)], device=model.device)).cpu().tolist()
+        most = max(counts)
+        batch += [batch[0] if batch else filler] * (most - len(batch))
+    if not batch:
+        return answers
+    from macro_bench.lm_eval_bridge import batch_plan
+
+    if progress is None or (several and method != "generate_until"):
+        plan = [list(range(len(batch)))]
+    else:
+        plan = batch_plan(model, method, batch)
+    call = _model_call(model, method, quiet=progress is not None)
+    if progress is not None:
+        progress.start([len(indices) for indices in plan], model)
+    try:
+        for indices in plan:
+            computed = list(call([batch[i] for i in indices]))
+            wrote = False
+            for position, answer in zip(indices, computed, strict=True):
+                if position >= len(missing):
+                    continue  # padding
+                i = missing[position]
+                answers[i] = answer
+                if keys[i] is not None:
+                    table[keys[i]] = answer
+                    wrote = True
+            if wrote:
+                table.commit()
+            if progress is not None:
+                progress.batch_done()
+    finally:
+        if progress is not None:
+            progress.close()
     return answers
+
+
+def _model_call(model: Any, method: str, quiet: bool):
+    """``model.<method>``, with lm-eval's own progress bar turned off when ``quiet`` and it has one."""
+    function = getattr(model, method)
+    try:
+        takes_switch = "disable_tqdm" in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        takes_switch = False
+    if quiet and takes_switch:
+        return lambda batch: function(batch, disable_tqdm=True)
+    return function
 
 
 def sum_over_ranks(lm: Any, counts: Counter) -> Counter:

@@ -11,7 +11,10 @@ hook that runs after a task's requests with the live model). It needs:
 * the task's own request building (``fewshot_context`` + ``construct_requests``), so an
   edited text is classified exactly as lm-eval classifies the original, chat template
   and system instruction included;
-* lm-eval's model registry and argument parser, for the judge and fluency models.
+* lm-eval's model registry and argument parser, for the judge and fluency models;
+* how lm-eval's HF model batches ``generate_until`` and ``loglikelihood`` requests
+  (:func:`batch_plan`), so the second pass can make those calls one batch at a time
+  behind its own progress bar and still get exactly the batches one call would make.
 
 :func:`check_lm_eval` verifies all of these against the installed lm-eval when the
 tasks are built (:func:`macro_bench.documents.load_documents`), so a changed lm-eval
@@ -175,3 +178,85 @@ def token_counter(model: Any):
     if encode is None:
         return None
     return lambda text: len(encode(text, add_special_tokens=False))
+
+
+# The HFLM methods that decide how a call is batched; a subclass overriding one batches its own way.
+_BATCHING_METHODS = {
+    "generate_until": ("generate_until", "tok_encode"),
+    "loglikelihood": ("loglikelihood", "_loglikelihood_tokens", "_encode_pair", "tok_encode"),
+}
+
+
+def batch_plan(model: Any, method: str, requests: list) -> list[list[int]]:
+    """The requests (as indices) of each batch lm-eval's HF model makes in one ``method`` call.
+
+    ``model`` is the model itself (not ``--use_cache``'s ``CachingLM``). Calling
+    ``model.<method>`` on each batch in turn then makes exactly the forward passes one
+    call on all of them makes (same rows, same order, same padding), so the answers are
+    identical, while the caller can report progress after each batch. lm-eval's
+    ``HFLM`` with an integer batch size n, and its own scoring methods:
+
+    * ``generate_until``: sorted by (-number of context tokens, context) as its
+      ``Collator`` sorts them, then n at a time (one generation setting for all; with
+      several the requests stay in one call);
+    * ``loglikelihood``: pairs encoded as ``TemplateLM.loglikelihood`` encodes them
+      (an empty context becomes the prefix token); pairs whose context + continuation
+      without its last token are equal share one row, computed for the pair with the
+      longest continuation (the first of equal length); rows sorted by (-tokens, tokens)
+      of that pair, n rows at a time, each batch with every pair its rows stand for.
+
+    Any other model, method or batch size ("auto" detects a size on every call) is one
+    batch: the plain call.
+    """
+    everything = [list(range(len(requests)))] if requests else []
+    from lm_eval.models.huggingface import HFLM
+
+    size = getattr(model, "batch_size", None)
+    own_batching = _BATCHING_METHODS.get(method, ())
+    if (
+        not own_batching
+        or not isinstance(model, HFLM)
+        or any(getattr(type(model), name, None) is not getattr(HFLM, name, None) for name in own_batching)
+        or isinstance(size, bool)
+        or not isinstance(size, int)
+        or size < 1
+        or len(requests) <= size
+    ):
+        return everything
+    if method == "generate_until":
+        settings = requests[0].args[1]
+        if any(request.args[1] != settings for request in requests):
+            return everything
+        keys = [(-len(model.tok_encode(request.args[0])), request.args[0]) for request in requests]
+        order = sorted(range(len(requests)), key=keys.__getitem__)
+        return [order[first : first + size] for first in range(0, len(order), size)]
+    if method == "loglikelihood":
+        rows: dict[tuple, list[int]] = {}
+        # Each row's representative: (its continuation's length, its context + continuation tokens).
+        representative: dict[tuple, tuple[int, tuple[int, ...]]] = {}
+        shared = model.backend == "causal" and getattr(model, "logits_cache", True)
+        for i, request in enumerate(requests):
+            context, continuation = request.args
+            if context == "":
+                encoded = model.tok_encode(continuation, add_special_tokens=False)
+                if not encoded:
+                    return everything  # lm-eval's own call reports it
+                if model.prefix_token_id != encoded[0]:
+                    context_tokens, continuation_tokens = [model.prefix_token_id], encoded
+                else:
+                    context_tokens, continuation_tokens = encoded[:1], encoded[1:]
+            else:
+                context_tokens, continuation_tokens = model._encode_pair(context, continuation)
+            key = tuple(context_tokens + continuation_tokens[:-1]) if shared else (i,)
+            members = rows.setdefault(key, [])
+            # A row is computed for the pair with the longest continuation, the first of
+            # equal length (lm-eval's max()), and sorted by that pair's tokens.
+            if not members or len(continuation_tokens) > representative[key][0]:
+                representative[key] = (len(continuation_tokens), tuple(context_tokens + continuation_tokens))
+            members.append(i)
+        ordered = sorted(rows, key=lambda key: (-len(representative[key][1]), representative[key][1]))
+        return [
+            sorted(i for key in ordered[first : first + size] for i in rows[key])
+            for first in range(0, len(ordered), size)
+        ]
+    return everything

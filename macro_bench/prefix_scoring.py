@@ -88,9 +88,8 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
-
 from macro_bench import data_parallel
+from macro_bench.progress import BatchProgress
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +212,9 @@ def _forward(model: Any, settings: _ModelSettings, **kwargs: Any) -> tuple[torch
         enabled=settings.autocast_dtype is not None,
     ):
         output = model.model(**kwargs)
+    if not kwargs.get("use_cache"):
+        return output.logits, None
+    # transformers 5 names the cache "cache" and warns on reading "past_key_values"; 4.x has only the latter.
     cache = output.get("cache") if output.get("cache") is not None else output.get("past_key_values")
     return output.logits, cache
 
@@ -252,12 +254,13 @@ def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]], progress: str |
 
     ``lm`` is an lm-eval model as the evaluator holds it (possibly ``CachingLM``-wrapped);
     ``requests`` are (context, continuation) string pairs; ``progress``, if given, labels
-    a progress bar over the forward batches (on rank 0, as lm-eval shows its own).
+    a progress bar over the forward batches (on rank 0, as lm-eval shows its own), and
+    one over the batches of pairs that take lm-eval's path (whose own bar is then off).
     """
     requests = [_checked_pair(i, pair) for i, pair in enumerate(requests)]
     model, table = _unwrap(lm)
     if not _takes_shared_prefix_path(model):
-        return [float(answer[0]) for answer in _lm_eval_loglikelihood(lm, requests)]
+        return [float(answer[0]) for answer in _lm_eval_loglikelihood(lm, requests, progress)]
 
     answers: list[tuple[float, bool] | None] = [None] * len(requests)
     keys = [_cache_key(*pair) for pair in requests] if table is not None else []
@@ -269,7 +272,7 @@ def loglikelihoods(lm: Any, requests: Sequence[tuple[str, str]], progress: str |
     computed = _score(model, [requests[i] for i in missing], progress)
     # Pairs this path cannot score exactly take lm-eval's: one call on every rank, always.
     fallback = [i for i, answer in zip(missing, computed, strict=True) if answer is None]
-    fallback_answers = iter(_lm_eval_loglikelihood(model, [requests[i] for i in fallback]))
+    fallback_answers = iter(_lm_eval_loglikelihood(model, [requests[i] for i in fallback], progress))
     for i, answer in zip(missing, computed, strict=True):
         answers[i] = answer if answer is not None else next(fallback_answers)
         if table is not None:
@@ -291,10 +294,18 @@ def _checked_pair(index: int, pair: Any) -> tuple[str, str]:
 _FILLER_PAIR = ("\n", "\n")  # sent by a rank with nothing to score while others score; answer dropped
 
 
-def _lm_eval_loglikelihood(lm: Any, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
-    """lm-eval's own request path, made by every data-parallel rank together."""
+LM_EVAL_PATH = "lm-eval path"
+"""Added to a progress label for the batches lm-eval's own ``loglikelihood`` computes."""
+
+
+def _lm_eval_loglikelihood(
+    lm: Any, requests: list[tuple[str, str]], progress: str | None = None
+) -> list[tuple[float, bool]]:
+    """lm-eval's own request path, made by every data-parallel rank together; with a
+    ``progress`` label, batch by batch behind that bar (the answers are the same)."""
     (filler,) = _lm_eval_instances([_FILLER_PAIR])
-    answers = data_parallel.call_on_every_rank(lm, "loglikelihood", _lm_eval_instances(requests), filler)
+    bar = BatchProgress(f"{progress}, {LM_EVAL_PATH}") if progress is not None else None
+    answers = data_parallel.call_on_every_rank(lm, "loglikelihood", _lm_eval_instances(requests), filler, bar)
     return [(float(answer[0]), bool(answer[1])) for answer in answers]
 
 
@@ -380,9 +391,17 @@ def _score(model: Any, requests: list[tuple[str, str]], progress: str | None = N
     try:
         with torch.inference_mode():
             batches = batches_longest_first(group_by_context(encoded), settings.batch_size)
-            shown = progress is not None and getattr(model, "rank", 0) == 0
-            for batch in tqdm(batches, desc=progress, unit="batch", disable=not shown):
-                _score_batch(model, settings, batch, answers)
+            bar = BatchProgress(progress) if progress is not None else None
+            if bar is not None:
+                bar.start([len(batch) for batch in batches], model)
+            try:
+                for batch in batches:
+                    _score_batch(model, settings, batch, answers)
+                    if bar is not None:
+                        bar.batch_done()
+            finally:
+                if bar is not None:
+                    bar.close()
     except _UnsupportedCache as error:
         log.warning("macro-bench: %s caches are not supported by the shared-prefix scorer; using lm-eval's path", error)
     return answers

@@ -9,8 +9,9 @@ of the task:
 
 1. y = M's prediction on x, from the task's own log-likelihoods; t = the target
    (:func:`macro_bench.protocol.choose_target`).
-2. One ``generate_until`` call: the dataset's generation prompt, which tells M that it
-   answered y and asks for x edited minimally so it would answer t.
+2. ``generate_until``: the dataset's generation prompt, which tells M that it
+   answered y and asks for x edited minimally so it would answer t; sent in the batches
+   one call would make, behind a labelled progress bar (:mod:`macro_bench.progress`).
 3. Extraction of x', and one scoring call classifying every non-empty x' with the
    task's own prompt; the language identifier reads x'.
 4. The gates (:func:`macro_bench.metrics.document.gate_flags`) decide which
@@ -52,6 +53,7 @@ from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.validity import as_logged, predict
 from macro_bench.options import Options
+from macro_bench.progress import GenerationProgress
 from macro_bench.signature import signature
 from macro_bench.tokenization import comparable_token_texts, remove_tokens, tokenize
 
@@ -198,6 +200,7 @@ class SecondPass(Filter):
             for text in data_parallel.call_on_every_rank(
                 lm, "generate_until", generation_requests,
                 _filler("generate_until", ("\n", dict(generation)), task_name),
+                GenerationProgress(f"macro-bench {task_name} [generation]", generation["max_gen_toks"]),
             )
         ]
         count_tokens = lm_eval_bridge.token_counter(lm)

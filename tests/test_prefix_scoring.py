@@ -252,3 +252,112 @@ def test_use_cache_resumes_without_recomputing_and_shares_lm_eval_cache(smollm2,
         assert [ll for ll, _ in cached_by_us] == pytest.approx([ll for ll, _ in reference], abs=TOLERANCE)
     finally:
         smollm2.set_cache_hook(CacheHook(None))  # CachingLM hooked itself into the shared model
+
+
+# --- lm-eval's own calls, one batch at a time (lm_eval_bridge.batch_plan) ------------------
+
+XNLI_DEV = SIB200.parent / "xnli" / "dev-en.tsv"
+
+
+def _xnli_pairs(documents: int) -> list[tuple[str, str]]:
+    """As our XNLI task builds them: an empty context, the whole sentence as the continuation."""
+    with open(XNLI_DEV, encoding="utf-8", newline="") as handle:
+        rows = [line.rstrip("\n").split("\t") for line in handle][:documents]
+    return [("", f" {premise}, right? {word}, {hypothesis}") for premise, hypothesis, _ in rows for word in ("Yes", "Also", "No")]
+
+
+class _ModelInputs:
+    """Every input_ids tensor lm-eval's HF model feeds its transformers model, while active."""
+
+    def __init__(self, lm) -> None:
+        self.lm, self.inputs = lm, []
+
+    def __enter__(self):
+        def record(module, args, kwargs):
+            input_ids = kwargs.get("input_ids") if kwargs.get("input_ids") is not None else args[0]
+            self.inputs.append(input_ids.tolist())
+
+        self.handle = self.lm.model.register_forward_pre_hook(record, with_kwargs=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.remove()
+
+
+def _batch_by_batch(lm, method, instances, plan):
+    answers = [None] * len(instances)
+    for batch in plan:
+        for i, answer in zip(batch, getattr(lm, method)([instances[i] for i in batch]), strict=True):
+            answers[i] = answer
+    return answers
+
+
+def test_loglikelihood_batch_by_batch_makes_lm_eval_rows_and_answers_exactly(smollm2, monkeypatch):
+    from macro_bench.lm_eval_bridge import batch_plan
+
+    monkeypatch.setattr(smollm2, "batch_size_per_gpu", 3)
+    # XNLI pairs (empty context) and SIB labels, whose one-token continuations share rows.
+    pairs = _xnli_pairs(4) + _sib_requests(smollm2, _texts()[0], chat=False)
+    instances = [Instance("loglikelihood", {}, pair, i) for i, pair in enumerate(pairs)]
+    with _ModelInputs(smollm2) as one_call:
+        reference = smollm2.loglikelihood(instances)
+    plan = batch_plan(smollm2, "loglikelihood", instances)
+    assert len(plan) == len(one_call.inputs) > 1
+    assert sorted(i for batch in plan for i in batch) == list(range(len(pairs)))
+    with _ModelInputs(smollm2) as batched:
+        answers = _batch_by_batch(smollm2, "loglikelihood", instances, plan)
+    assert batched.inputs == one_call.inputs  # the same rows, in the same forward calls
+    assert answers == reference
+
+
+def test_generation_batch_by_batch_makes_lm_eval_forward_calls_and_texts_exactly(smollm2, monkeypatch):
+    from macro_bench.lm_eval_bridge import batch_plan
+
+    monkeypatch.setattr(smollm2, "batch_size_per_gpu", 2)
+    settings = {"until": [], "max_gen_toks": 5, "do_sample": False, "temperature": 0.0}
+    prompts = [text[:length] for text in _texts()[:2] for length in (40, 120)] + ["Say something."]
+    instances = [Instance("generate_until", {}, (prompt, dict(settings)), i) for i, prompt in enumerate(prompts)]
+    with _ModelInputs(smollm2) as one_call:
+        reference = smollm2.generate_until(instances)
+    plan = batch_plan(smollm2, "generate_until", instances)
+    assert [len(batch) for batch in plan] == [2, 2, 1]
+    with _ModelInputs(smollm2) as batched:
+        texts = _batch_by_batch(smollm2, "generate_until", instances, plan)
+    assert batched.inputs == one_call.inputs  # every decoding step of every batch
+    assert texts == reference
+
+
+def test_second_pass_bars_are_labelled_and_lm_eval_bars_are_off(smollm2, monkeypatch, capfd):
+    """XNLI classification takes lm-eval's path (empty contexts): one labelled bar, no empty one."""
+    import logging
+
+    from macro_bench import data_parallel
+    from macro_bench.progress import GenerationProgress
+
+    monkeypatch.setattr(smollm2, "batch_size_per_gpu", 2)
+    warned: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = warned.append
+    transformers_logger = logging.getLogger("transformers")
+    monkeypatch.setattr(transformers_logger, "handlers", [*transformers_logger.handlers, listener])
+    logging.Logger.warning_once.cache_clear()  # transformers warns once per process
+    label = "macro-bench macro_xnli_eng_Latn [classification]"
+    reference = [ll for ll, _ in _lm_eval(smollm2, _xnli_pairs(2))]
+    capfd.readouterr()  # lm-eval's own bar of that reference call
+    assert prefix_scoring.loglikelihoods(smollm2, _xnli_pairs(2), progress=label) == reference
+    # SIB labels in plain mode: the shared-prefix path, with no key/value cache to read.
+    prefix_scoring.loglikelihoods(smollm2, _sib_requests(smollm2, _texts()[0], chat=False), progress="macro-bench sib [classification]")
+    settings = {"until": [], "max_gen_toks": 4, "do_sample": False, "temperature": 0.0}
+    instances = [Instance("generate_until", {}, (f"Say {word}.", dict(settings)), i) for i, word in enumerate(("a", "bb", "ccc"))]
+    filler = Instance("generate_until", {}, ("\n", dict(settings)), 0)
+    texts = data_parallel.call_on_every_rank(
+        smollm2, "generate_until", instances, filler, GenerationProgress("macro-bench t [generation]", 4)
+    )
+    err = capfd.readouterr().err
+    assert texts == smollm2.generate_until(instances, disable_tqdm=True)
+    assert f"{label}, {prefix_scoring.LM_EVAL_PATH}: 100%" in err and "3/3" in err  # 6 pairs, 3 rows of 2
+    assert f"{label}:" not in err  # no bar for the shared-prefix path, which had nothing to do
+    assert "macro-bench sib [classification]: 100%" in err
+    assert "macro-bench t [generation] batch 2/2 (1 texts): 100%" in err and "8/8" in err
+    assert "Running loglikelihood requests" not in err and "Running generate_until requests" not in err
+    assert not [record for record in warned if "past_key_values" in record.getMessage()]

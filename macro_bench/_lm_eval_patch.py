@@ -6,7 +6,9 @@ Loaded by ``macro_bench._hook`` right after ``lm_eval.tasks.manager`` or
 :func:`patch_simple_evaluate` makes ``simple_evaluate`` (the ``lm_eval`` command
 line's entry, and the library's) run :func:`macro_bench.preflight.check_run` before
 anything else: lm-eval constructs the model before it builds the tasks, so without it
-a bad macro-bench setting would only be found after the model had loaded. A setting
+a bad macro-bench setting would only be found after the model had loaded. A run with
+macro-bench tasks that passes then says that the model is loading
+(:func:`macro_bench.preflight.announce_model_load`). A setting
 check_run refuses raises its error; a failure of the check itself costs one warning
 and the run goes on (the loader checks again when the tasks are built).
 
@@ -150,7 +152,7 @@ def patch_simple_evaluate(module) -> None:
             # The caller's mistake: lm-eval's own call reports it.
             return original(*args, **kwargs)
         try:
-            from macro_bench.preflight import RunCheckError, check_run
+            from macro_bench.preflight import RunCheckError, announce_model_load, check_run
 
             arguments = {name: bound.arguments.get(name, parameters.parameters[name].default)
                          for name in _CHECKED_ARGUMENTS}
@@ -158,7 +160,8 @@ def patch_simple_evaluate(module) -> None:
             _warn_check_skipped(repr(exc))
             return original(*args, **kwargs)
         try:
-            check_run(**arguments)
+            if check_run(**arguments):
+                announce_model_load(bound.arguments.get("model"), arguments["model_args"])
         except RunCheckError:
             raise  # the user's setting: refused before the model loads
         except Exception as exc:  # noqa: BLE001 - a bug in the check must not stop the run

@@ -72,16 +72,16 @@ def check_run(
     metadata: Mapping[str, Any] | None,
     model_args: str | Mapping[str, Any] | None,
     task_manager: Any,
-) -> None:
+) -> bool:
     """Raise :class:`RunCheckError` if the run's macro-bench tasks cannot run as asked.
 
     The arguments are ``simple_evaluate``'s. Does nothing when no macro-bench task is
-    asked for.
+    asked for. Returns whether the run has macro-bench tasks (all checked).
     """
     specs = list(tasks) if isinstance(tasks, (list, tuple)) else [tasks]
     ours, has_others = macro_tasks(specs, task_manager)
     if not ours:
-        return
+        return False
     model_keys = set(_model_args(model_args))
     if task_manager is not None:
         # simple_evaluate hands its tasks this manager's metadata (the CLI merged model_args in).
@@ -97,6 +97,31 @@ def check_run(
     checked: set[tuple] = set()
     for task_name, task_metadata in ours.items():
         _check_task(task_name, {**task_metadata, **runtime}, checked)
+    return True
+
+
+# lm-eval's logger's child, so the line appears among lm-eval's own at the run's --verbosity.
+_progress_log = logging.getLogger("lm_eval.macro_bench.preflight")
+
+
+def announce_model_load(model: Any, model_args: str | Mapping[str, Any] | None) -> None:
+    """Say that the model loads now: lm-eval and transformers can print nothing for a minute.
+
+    Called after :func:`check_run` passed; ``model`` and ``model_args`` are
+    ``simple_evaluate``'s. A model passed already constructed loads nothing.
+    """
+    if not isinstance(model, str):
+        return
+    arguments = _model_args(model_args)
+    name = arguments.get("pretrained") or model
+    gguf = arguments.get("gguf_file")
+    _progress_log.info(
+        "macro-bench: settings checked; loading the model %s%s now (%s; lm-eval builds the tasks after it)",
+        name,
+        f" ({gguf})" if gguf else "",
+        "a GGUF file is read and dequantized first, with little output for a minute or more on a CPU"
+        if gguf else "this can take a while with little output",
+    )
 
 
 def macro_tasks(specs: Iterable[Any], task_manager: Any = None) -> tuple[dict[str, dict], bool]:

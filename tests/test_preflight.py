@@ -93,6 +93,9 @@ def test_good_settings_reach_the_model(data, tmp_path):
     completed, constructed, last = run_lm_eval(data, tmp_path, tasks=ENG, metadata={"sib200_dir": str(data["good"])})
     assert constructed, completed.stderr[-3000:]
     assert CONSTRUCTED in last
+    # Loading a model can be silent for a minute: the run says it is loading, before it does.
+    announced = completed.stderr.find("macro-bench: settings checked; loading the model macro-bench-marker now")
+    assert 0 <= announced < completed.stderr.find(CONSTRUCTED), completed.stderr[-3000:]
 
 
 @pytest.mark.parametrize(

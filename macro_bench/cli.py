@@ -120,7 +120,8 @@ def run_compare(args) -> None:
 
     names = _name_pairs(args.model_name, "--model-name", "SHOWN")
     problems = Problems(strict=args.strict)
-    report = make_comparison(args.run_a, args.run_b, _settings(args), args.alpha, problems, names, args.allow_mixed_signatures)
+    report = make_comparison(args.run_dirs, _settings(args), args.alpha, problems, names, args.allow_mixed_signatures,
+                             tuple(args.models) if args.models else None)
     _report_written(write_comparison(report, args.out), problems)
 
 
@@ -129,14 +130,20 @@ def add_compare(commands) -> None:
         "compare",
         help="paired comparison of two models on their shared documents",
         description=(
-            "Compare two models, each given as its lm-eval output folder, on the documents both were scored on, "
-            "per dataset: per language, per language family and overall, the difference A - B of every metric with "
-            "a paired bootstrap interval, a sign-flip permutation p-value, and a verdict table (no fluency verdict "
-            "between different fluency scorers). Writes Markdown, CSV, JSON and HTML."
+            "Compare two models on the documents both were scored on, per dataset: per language, per language "
+            "family and overall, the difference A - B of every metric with a paired bootstrap interval, a sign-flip "
+            "permutation p-value, and a verdict table (no fluency verdict between different fluency scorers). "
+            "Reads the folders leaderboard reads: one lm-eval --output_path folder holding both models (per-model "
+            "subfolders are searched), or one folder per model (A first; two runs of one model are compared as "
+            "two). Writes Markdown, CSV, JSON and HTML."
         ),
     )
-    parser.add_argument("run_a", type=Path, metavar="RUN_A", help="output folder (or results file) of model A")
-    parser.add_argument("run_b", type=Path, metavar="RUN_B", help="output folder (or results file) of model B")
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR",
+                        help="lm-eval --output_path folder(s) or results files holding the two models")
+    parser.add_argument("--models", nargs=2, metavar=("A", "B"), default=None,
+                        help="the two models to compare, A first, when the folders hold more than two or to set the "
+                             "order (a recorded name, its last part, lm-eval's folder name, or a --model-name SHOWN); "
+                             "default: the only two models, in the order the folders list them")
     _add_statistics_options(parser)
     parser.add_argument("--alpha", type=_probability, default=0.05, help="significance level of the verdicts (default: 0.05)")
     _add_model_name_option(parser)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -159,8 +160,8 @@ def test_a_malformed_name_pair_exits_with_a_message(runs, tmp_path, capsys, opti
 def test_bad_input_exits_with_a_message_naming_the_file(runs, tmp_path, capsys):
     assert main(["leaderboard", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
     assert f"{tmp_path / 'nowhere'}: no such file or folder" in capsys.readouterr().err
-    assert main(["compare", str(runs), str(runs), "--out", str(tmp_path / "y")]) == 2
-    assert "holds 2 models" in capsys.readouterr().err
+    assert main(["compare", str(runs), "--models", "gemma-3-270m", "nobody", "--out", str(tmp_path / "y")]) == 2
+    assert "--models nobody matches 0 models" in capsys.readouterr().err
     broken = tmp_path / "broken"
     documents = synthetic_documents({"org/m-1B": 0.0}, ["fra_Latn", "deu_Latn"], n_documents=5)
     results = write_lm_eval_run(broken, "org/m-1B", documents)
@@ -170,6 +171,32 @@ def test_bad_input_exits_with_a_message_naming_the_file(runs, tmp_path, capsys):
     assert main(["leaderboard", str(broken), "--out", str(tmp_path / "z"), "--strict"]) == 2
     assert "--strict" in capsys.readouterr().err
     assert results.exists()
+
+
+def test_compare_reads_the_folder_leaderboard_reads(runs, tmp_path, capsys):
+    """lm-eval's --output_path holds one subfolder per model: compare takes it as leaderboard does."""
+    per_model, parent = tmp_path / "per_model", tmp_path / "parent"
+    assert main(["compare", str(runs / "google__gemma-3-270m"), str(runs / "HuggingFaceTB__SmolLM2-135M"),
+                 "--out", str(per_model), "--bootstrap", "50"]) == 0
+    assert main(["compare", str(runs), "--models", "gemma-3-270m", "SmolLM2-135M",
+                 "--out", str(parent), "--bootstrap", "50"]) == 0
+    for table in ("compare_overall.csv", "compare_by_language.csv", "compare_verdict.csv"):
+        assert (parent / table).read_text() == (per_model / table).read_text(), table
+    # Without --models: the only two models, A as the folder lists them (by recorded name).
+    assert main(["compare", str(runs), "--out", str(tmp_path / "default"), "--bootstrap", "50"]) == 0
+    meta = json.loads((tmp_path / "default" / "compare.json").read_text())
+    assert (meta["model_a"], meta["model_b"]) == ("HuggingFaceTB/SmolLM2-135M", "google/gemma-3-270m")
+    # A folder with a third model needs --models, which may use the --model-name names.
+    three = tmp_path / "three"
+    shutil.copytree(runs, three)
+    write_lm_eval_run(three, "org/m-1B", synthetic_documents({"org/m-1B": 0.0}, LANGUAGES[:2], n_documents=5))
+    capsys.readouterr()
+    assert main(["compare", str(three), "--out", str(tmp_path / "x"), "--bootstrap", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "holds 3 model(s)" in err and "org/m-1B" in err and "--models A B" in err
+    assert main(["compare", str(three), "--models", "Smol", "google__gemma-3-270m", "--model-name",
+                 "HuggingFaceTB/SmolLM2-135M=Smol", "--out", str(tmp_path / "named"), "--bootstrap", "20"]) == 0
+    assert set(pd.read_csv(tmp_path / "named" / "compare_coverage.csv")["model"]) == {"Smol", "google/gemma-3-270m"}
 
 
 def test_two_runs_of_one_model_can_be_compared(tmp_path):

@@ -61,7 +61,7 @@ def test_mixed_signatures_are_refused_naming_the_fields(tmp_path, documents):
     assert "dataset sib200" in message and "K: 10 (org/a-1B) vs 4 (org/b-1B)" in message
     assert "judge: org/judge (org/b-1B) vs self (org/a-1B)" in message and "--allow-mixed-signatures" in message
     with pytest.raises(InputError, match="K: 10"):
-        make_comparison(tmp_path / "org__a-1B", tmp_path / "org__b-1B", Settings(n_resamples=20), 0.05, quiet())
+        make_comparison([tmp_path / "org__a-1B", tmp_path / "org__b-1B"], Settings(n_resamples=20), 0.05, quiet())
 
 
 def test_allowed_mixed_signatures_are_listed_in_every_format(tmp_path, documents, capsys):
@@ -99,7 +99,7 @@ def test_a_shared_fluency_scorer_gets_a_verdict_and_no_label(tmp_path, documents
         write_lm_eval_run(tmp_path / "shared", model, documents, signature_fields={"fluency": "org/reference-lm"})
     assert main(["leaderboard", str(tmp_path / "shared"), "--out", str(tmp_path / "board"), "--bootstrap", "20"]) == 0
     assert SELF_SCORED_NOTE not in (tmp_path / "board" / "leaderboard.md").read_text()
-    report = make_comparison(tmp_path / "shared" / "org__a-1B", tmp_path / "shared" / "org__b-1B", Settings(n_resamples=20), 0.05, quiet())
+    report = make_comparison([tmp_path / "shared" / "org__a-1B", tmp_path / "shared" / "org__b-1B"], Settings(n_resamples=20), 0.05, quiet())
     assert report.comparisons["sib200"].fluency_comparable
     assert report.fluency_scorers["sib200"] == ("org/reference-lm", "org/reference-lm")
     overall = report.comparisons["sib200"].overall.set_index("metric")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pandas as pd
 from macro_bench.aggregate import examples as examples_view
 from macro_bench.aggregate.compare import Comparison, compare_models
 from macro_bench.aggregate.leaderboard import Leaderboard, Settings, build_leaderboard, language_families
-from macro_bench.aggregate.loading import LoadedRuns, check_consistency, load_runs
+from macro_bench.aggregate.loading import LoadedRuns, check_consistency, find_results_files, load_runs, parse_results_file
 from macro_bench.aggregate.model_family import override_matches, resolve_model_family
 from macro_bench.aggregate.problems import InputError, Problems
 from macro_bench.aggregate.provenance import reproducibility
@@ -140,14 +141,47 @@ def make_leaderboard(
     )
 
 
-def _single_model(path: Path, problems: Problems) -> LoadedRuns:
-    runs = load_runs([path], problems)
-    if len(runs.models) != 1:
-        raise InputError(
-            f"{path}: holds {len(runs.models)} models ({', '.join(runs.models)}); "
-            "compare takes one model per argument: pass that model's own folder"
-        )
-    return runs
+def _models_in(path: Path) -> set[str]:
+    """The models of a folder's macro-bench results files, read from those files alone."""
+    probe = Problems()  # the real load reports any problem of these files
+    return {
+        run.model
+        for results in find_results_files([path])
+        for run in parse_results_file(results, probe, defaultdict(set), defaultdict(set))
+    }
+
+
+def _chosen_models(
+    runs: LoadedRuns, paths: list[Path], models: tuple[str, str] | None, names: dict[str, str]
+) -> tuple[str, str]:
+    """(A, B) among the recorded models: ``models`` as the user named them, else the only two."""
+    found = runs.models
+    where = ", ".join(str(path) for path in paths)
+    if models is None:
+        if len(found) != 2:
+            raise InputError(
+                f"{where} {'holds' if len(paths) == 1 else 'hold'} {len(found)} model(s) ({', '.join(found)}); "
+                "compare takes two: name them with --models A B"
+            )
+        return found[0], found[1]
+    chosen = []
+    for name in models:
+        matched = [model for model in found if override_matches(name, model)
+                   or any(override_matches(recorded, model) and shown == name for recorded, shown in names.items())]
+        if len(matched) != 1:
+            raise InputError(f"--models {name} matches {len(matched)} models of {where}; the models are: {', '.join(found)}")
+        chosen.append(matched[0])
+    if chosen[0] == chosen[1]:
+        raise InputError(f"--models names one model twice ({chosen[0]}); name two different models")
+    return chosen[0], chosen[1]
+
+
+def _only(runs: LoadedRuns, model: str) -> LoadedRuns:
+    return LoadedRuns(
+        *(frame[frame["model"] == model].reset_index(drop=True)
+          for frame in (runs.documents, runs.task_runs, runs.excluded, runs.superseded)),
+        runs.problems,
+    )
 
 
 def _scorer(task_runs: pd.DataFrame, dataset: str, model: str) -> str:
@@ -157,25 +191,43 @@ def _scorer(task_runs: pd.DataFrame, dataset: str, model: str) -> str:
 
 
 def make_comparison(
-    run_a: Path, run_b: Path, settings: Settings, alpha: float, problems: Problems,
+    run_dirs: list[Path], settings: Settings, alpha: float, problems: Problems,
     names: dict[str, str] | None = None, allow_mixed_signatures: bool = False,
+    models: tuple[str, str] | None = None,
 ) -> ComparisonReport:
-    runs_a, runs_b = _single_model(run_a, problems), _single_model(run_b, problems)
+    """Model A against model B, from the folders ``leaderboard`` reads.
+
+    ``run_dirs`` are lm-eval output folders or results files: one folder (say the
+    ``--output_path`` of both runs) holding two models, any folders holding them, or two
+    folders holding one model each, A first. ``models`` names A and B (as recorded, by the
+    recorded name's last part or lm-eval's folder name, or as ``--model-name`` shows them)
+    among more than two models, or to set which is A. Two folders holding two runs of one
+    model (say, with and without a chat template) are compared as two models.
+    """
+    paths = list(dict.fromkeys(Path(path) for path in run_dirs))
+    if models is None and len(paths) == 2 and all(len(_models_in(path)) == 1 for path in paths):
+        runs_a, runs_b = load_runs([paths[0]], problems), load_runs([paths[1]], problems)
+        where_a, where_b = str(paths[0]), str(paths[1])
+    else:
+        runs = load_runs(paths, problems)
+        model_a, model_b = _chosen_models(runs, paths, models, names or {})
+        runs_a, runs_b = _only(runs, model_a), _only(runs, model_b)
+        where_a = where_b = ", ".join(str(path) for path in paths)
     mapping = display_names(list(dict.fromkeys(runs_a.models + runs_b.models)), names or {}, problems)
     runs_a, runs_b = _renamed(runs_a, mapping), _renamed(runs_b, mapping)
     name_a, name_b = runs_a.models[0], runs_b.models[0]
     if name_a == name_b:
         # Two runs of one model (say, with and without a chat template) stay apart.
-        name_a, name_b = f"{name_a} (A: {run_a})", f"{name_b} (B: {run_b})"
+        name_a, name_b = f"{name_a} (A: {where_a})", f"{name_b} (B: {where_b})"
         runs_a, runs_b = _renamed(runs_a, {runs_a.models[0]: name_a}), _renamed(runs_b, {runs_b.models[0]: name_b})
     shared = sorted(set(_datasets(runs_a)) & set(_datasets(runs_b)))
     if not shared:
         raise InputError(
-            f"{run_a} ({', '.join(_datasets(runs_a))}) and {run_b} ({', '.join(_datasets(runs_b))}) share no dataset"
+            f"{name_a} ({', '.join(_datasets(runs_a))}) and {name_b} ({', '.join(_datasets(runs_b))}) share no dataset"
         )
-    for only, path in ((set(_datasets(runs_a)) - set(shared), run_a), (set(_datasets(runs_b)) - set(shared), run_b)):
+    for only, name in ((set(_datasets(runs_a)) - set(shared), name_a), (set(_datasets(runs_b)) - set(shared), name_b)):
         if only:
-            problems.warn(f"{path}: dataset(s) {', '.join(sorted(only))} not in the other run; left out of the comparison")
+            problems.warn(f"{name}: dataset(s) {', '.join(sorted(only))} not in the other model's runs; left out of the comparison")
     both = LoadedRuns(
         pd.concat([runs_a.documents, runs_b.documents], ignore_index=True),
         pd.concat([runs_a.task_runs, runs_b.task_runs], ignore_index=True),

@@ -236,8 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="macro-bench",
         description=(
-            "Counterfactual-explanation benchmark on SIB-200: a demo run, and leaderboards and "
-            "comparisons of lm-eval runs."
+            "Counterfactual-explanation benchmark on SIB-200 (topic classification, 205 languages) and XNLI "
+            "(natural language inference, 15 languages) as lm-eval tasks: a demo run, the Qwen2.5-Coder GGUF "
+            "assembly, and leaderboards and comparisons of lm-eval runs."
         ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -45,6 +45,7 @@ def test_help_is_fast_and_lists_every_command():
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "macro_bench.cli", "--help"], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0
     assert "leaderboard" in result.stdout and "compare" in result.stdout
+    assert "SIB-200" in result.stdout and "XNLI" in result.stdout  # both datasets
     # Lazy imports: asking for help loads neither pandas nor lm-eval.
     assert not re.search(r"\|\s+(pandas|lm_eval|scipy)\s*$", result.stderr, re.MULTILINE)
     for command in ("leaderboard", "compare"):

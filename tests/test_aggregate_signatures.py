@@ -104,3 +104,24 @@ def test_a_shared_fluency_scorer_gets_a_verdict_and_no_label(tmp_path, documents
     assert report.fluency_scorers["sib200"] == ("org/reference-lm", "org/reference-lm")
     overall = report.comparisons["sib200"].overall.set_index("metric")
     assert overall.loc["fluency", "better"] in ("A", "B", "none")
+
+
+def test_only_self_scored_fluency_is_labelled_self_scored(tmp_path, documents):
+    """A model with the shared scorer beside a self-scored one: its own fluency rows carry no label."""
+    write_lm_eval_run(tmp_path / "mixed", "org/a-1B", documents)
+    write_lm_eval_run(tmp_path / "mixed", "org/b-1B", documents, signature_fields={"fluency": "org/reference-lm"})
+    assert main(["leaderboard", str(tmp_path / "mixed"), "--out", str(tmp_path / "board"), "--bootstrap", "20",
+                 "--allow-mixed-signatures", "--seen-families", "Indo-European"]) == 0
+    markdown = (tmp_path / "board" / "leaderboard.md").read_text()
+    held_out_fluency = {line.split("|")[1].strip(): line.split("|")[2].strip()
+                        for line in markdown.splitlines() if line.startswith("| org/") and "fluency" in line.split("|")[2]}
+    assert held_out_fluency == {"org/a-1B": f"fluency ↓ ({SELF_SCORED_NOTE})", "org/b-1B": "fluency ↓"}
+    assert "org/a-1B scored the fluency of its own counterfactuals (the other models share a scorer)" in markdown
+    # Two runs of one self-scored model: one scorer, so its fluency is compared and not labelled.
+    write_lm_eval_run(tmp_path / "again", "org/a-1B", documents, seed=1)
+    report = make_comparison([tmp_path / "mixed" / "org__a-1B", tmp_path / "again"], Settings(n_resamples=20), 0.05, quiet())
+    assert report.comparisons["sib200"].fluency_comparable
+    from macro_bench.aggregate import render_markdown, report_build
+
+    compared = render_markdown.render(report_build.comparison_report(report))
+    assert "| fluency ↓ |" in compared and SELF_SCORED_NOTE not in compared

@@ -15,7 +15,9 @@ from macro_bench.aggregate.loading import LoadedRuns, check_consistency, find_re
 from macro_bench.aggregate.model_family import override_matches, resolve_model_family
 from macro_bench.aggregate.problems import InputError, Problems
 from macro_bench.aggregate.provenance import reproducibility
-from macro_bench.aggregate.signatures import FieldDifference, check_signatures, fluency_scorer, self_scored_datasets
+from macro_bench.aggregate.signatures import (
+    FieldDifference, check_signatures, fluency_scorer, self_scored_datasets, self_scored_models,
+)
 
 
 @dataclass
@@ -30,6 +32,8 @@ class LeaderboardReport:
     # (dataset, model, language) -> example documents
     examples: dict[tuple[str, str, str], list[examples_view.Example]] = field(default_factory=dict)
     examples_per_cell: int = 0
+    # dataset -> the models that scored their own fluency there (the others share a scorer)
+    self_scored_models: dict[str, set[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,7 +141,7 @@ def make_leaderboard(
             examples[(dataset, model, language)] = shown
     return LeaderboardReport(
         boards, runs, reproducibility(runs.task_runs), settings, problems, differences,
-        self_scored_datasets(runs.task_runs), examples, examples_per_cell,
+        self_scored_datasets(runs.task_runs), examples, examples_per_cell, self_scored_models(runs.task_runs),
     )
 
 

@@ -265,12 +265,20 @@ def _dataset_section(report, dataset: str, model_index: dict[str, int]) -> Secti
     board = report.boards[dataset]
     s = report.settings
     self_scored = dataset in report.self_scored
+    # Only these models' fluency is self-scored; a row of another model's fluency carries no label.
+    self_scorers = report.self_scored_models.get(dataset, set()) if self_scored else set()
     blocks = [Paragraph(_dataset_intro(board))]
     if self_scored:
+        own = sorted(self_scorers & set(board.models["model"]))
+        who = (
+            "Each model scored the fluency of its own counterfactuals"
+            if len(own) == len(board.models) or not own
+            else f"{', '.join(own)} scored the fluency of {'its' if len(own) == 1 else 'their'} own counterfactuals "
+                 "(the other models share a scorer)"
+        )
         blocks.append(Paragraph(
-            f"**fluency: {SELF_SCORED_NOTE}.** Each model scored the fluency of its own counterfactuals, so fluency "
-            "values of different models are on different scales (run with `--metadata '{\"fluency_lm\": ...}'` for a "
-            "shared scorer).", "warn"))
+            f"**fluency: {SELF_SCORED_NOTE}.** {who}, so fluency values of different models are on different "
+            "scales (run with `--metadata '{\"fluency_lm\": ...}'` for a shared scorer).", "warn"))
     family_sizes = board.languages.groupby("language_family").size().sort_values(ascending=False, kind="stable")
     family_columns = {f: f"{f} ({n})" for f, n in family_sizes.items()}
     models = list(board.models["model"])
@@ -291,7 +299,7 @@ def _dataset_section(report, dataset: str, model_index: dict[str, int]) -> Secti
     ]
     if board.held_out is not None:
         seen = board.settings.seen_families
-        rows = [[text_cell(r.model), text_cell(metric_label(r.metric, self_scored)),
+        rows = [[text_cell(r.model), text_cell(metric_label(r.metric, r.model in self_scorers)),
                  value_cell(r.seen_value, r.seen_ci_low, r.seen_ci_high),
                  value_cell(r.held_out_value, r.held_out_ci_low, r.held_out_ci_high),
                  value_cell(r.gap_value, r.gap_ci_low, r.gap_ci_high)] for r in board.held_out.itertuples()]
@@ -395,7 +403,8 @@ def _comparison_rows(frame: pd.DataFrame, label_columns: list[str], self_scored:
 def _comparison_section(report, dataset: str) -> Section:
     c = report.comparisons[dataset]
     scorer_a, scorer_b = report.fluency_scorers.get(dataset, ("", ""))
-    self_scored = scorer_a.startswith("self") or scorer_b.startswith("self")
+    # One scorer for both (a shared one, or one model scoring both of its runs): comparable, no label.
+    self_scored = not c.fluency_comparable and (scorer_a.startswith("self") or scorer_b.startswith("self"))
     n_documents = int(c.coverage.shared["doc_key"].size // 2)
     blocks = [Paragraph(f"Paired on the {plural(n_documents, 'document')} of {plural(len(c.languages), 'language')} both models were scored on.")]
     verdict = c.verdict.pivot(index="metric", columns="level")

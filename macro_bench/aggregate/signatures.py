@@ -93,5 +93,14 @@ def fluency_scorer(signature: str, pretrained: str, model: str) -> str:
 
 def self_scored_datasets(task_runs: pd.DataFrame) -> set[str]:
     """Datasets where some run scored its own fluency (or did not record its scorer)."""
+    return set(self_scored_models(task_runs))
+
+
+def self_scored_models(task_runs: pd.DataFrame) -> dict[str, set[str]]:
+    """Per dataset, the models some of whose runs scored their own fluency (or did not record the scorer)."""
     scorers = task_runs["signature"].map(lambda s: signature_fields(s).get("fluency", NOT_RECORDED))
-    return set(task_runs.loc[scorers.isin(["self", NOT_RECORDED]), "dataset"])
+    selected = task_runs.loc[scorers.isin(["self", NOT_RECORDED]), ["dataset", "model"]]
+    models: dict[str, set[str]] = {}
+    for dataset, model in selected.itertuples(index=False):
+        models.setdefault(dataset, set()).add(model)
+    return models

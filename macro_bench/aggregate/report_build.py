@@ -29,6 +29,7 @@ from macro_bench.aggregate.report_model import (
     Table,
 )
 from macro_bench.aggregate.signatures import ALLOW_OPTION, SELF_SCORED_NOTE
+from macro_bench.wording import plural
 
 
 def _missing(value) -> bool:
@@ -46,11 +47,6 @@ def count_cell(value) -> Cell:
 # A bootstrap interval over fewer documents than this says nothing (2 documents gave
 # "0.533 [0.533, 0.533]"): such a value is shown with its n and no interval.
 MIN_DOCUMENTS_FOR_INTERVAL = 5
-
-
-def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
-    """'1 language', '2 languages'."""
-    return f"{count} {noun if count == 1 else plural_noun or noun + 's'}"
 
 
 def value_cell(value: float, low: float, high: float, n: int | None = None) -> Cell:
@@ -156,7 +152,7 @@ def reproducibility_section(info: dict, settings) -> Section:
         f"{settings.n_resamples} resamples, seed {settings.seed}, confidence {settings.confidence:g}"
     ]
     items += [f"lm-eval version `{value}`: {', '.join(models)}" for value, models in info["lm_eval_versions"].items()]
-    items.append("task versions: " + ", ".join(f"{v} ({n} tasks)" for v, n in info["task_versions"].items()))
+    items.append("task versions: " + ", ".join(f"{v} ({plural(n, 'task')})" for v, n in info["task_versions"].items()))
     table = Table(
         "runs", ["Model", "Model args", "Run started (UTC)", "Tasks", "Results files"],
         [[text_cell(m["model"]), text_cell("; ".join(m["model_args"])), text_cell("; ".join(m["started"])),
@@ -315,7 +311,7 @@ def _dataset_section(report, dataset: str, model_index: dict[str, int]) -> Secti
     if with_examples:
         children.append(Section(f"{dataset}-examples", "Examples", [
             Paragraph(
-                f"Up to {report.examples_per_cell} documents per model and language, chosen by a seeded, stratified rule "
+                f"Up to {plural(report.examples_per_cell, 'document')} per model and language, chosen by a seeded, stratified rule "
                 f"(seed {s.seed}), not by hand: the strata are {', '.join(f'`{x}`' for x in STRATA)} (`no_flip`: every "
                 "gate passed but the prediction did not change); one document is drawn from each non-empty stratum in "
                 "turn. Edited words are highlighted: deleted or replaced in x, inserted or replaced in x'. The HTML "

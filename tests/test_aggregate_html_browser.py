@@ -16,6 +16,7 @@ import pytest
 
 from macro_bench.aggregate.metric_specs import REPORTED_NAMES
 from macro_bench.cli import main
+from macro_bench.metrics.document import GATES
 from tests.test_aggregate_fixtures import synthetic_documents, write_lm_eval_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -67,4 +68,5 @@ def test_tables_sort_and_filter_in_a_browser(tmp_path):
     # The row's examples link opens that model x language's examples: 6 documents, the
     # edits highlighted, each with its gates.
     assert anchor.startswith("#ex-sib200-") and anchor.endswith("-zho_Hans")
-    assert (examples, marked, gates, rendered) == ("6", "true", "9", "visible")
+    # Every gate's verdict, then flip, target and label_insertion.
+    assert (examples, marked, gates, rendered) == ("6", "true", str(len(GATES) + 3), "visible")

@@ -16,7 +16,10 @@ own), and lm-eval's unlabelled bar for the same work is turned off:
   batch of 60 s shows a rate and a remaining time from its first tokens on, updated
   with every token; any other model moves once per batch.
 * **classification and scoring** (:class:`BatchProgress`): one step per forward batch,
-  whether the shared-prefix scorer or lm-eval's own ``loglikelihood`` computes it.
+  whether the shared-prefix scorer or lm-eval's own ``loglikelihood`` computes it. The
+  fluency texts of the scoring stage (two per valid counterfactual) keep lm-eval's own
+  ``loglikelihood_rolling`` bars (one per batch, unlabelled): lm-eval 0.4.13 shows them
+  whatever its caller asks, so a bar of ours would only add a second one.
 
 A stage with nothing to compute (everything cached, or nothing to score) shows no bar.
 The remaining time is tqdm's, from the bar's own steps: after the first step it is

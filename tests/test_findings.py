@@ -60,7 +60,8 @@ def test_ends_before_generation_end_by_hand(generation, counterfactual, expected
     assert findings.ends_before_generation_end(record) is expected
 
 
-BOARDS = sorted(folder for folder in (REPO / "leaderboards").glob("*/") if (folder / "runs").is_dir())
+# A board is a folder whose leaderboard.args declares its reports; one whose runs are still being made has none yet.
+BOARDS = sorted(folder for folder in (REPO / "leaderboards").glob("*/") if (folder / "leaderboard.args").is_file())
 
 
 @pytest.mark.skipif(not BOARDS, reason="no committed leaderboard yet (leaderboards/<BOARD>/runs/)")

@@ -9,8 +9,8 @@
 #   bash leaderboards/instruct_cpu/run.sh        (in the activated venv; run two copies for two cores)
 # Plan first: python leaderboards/instruct_cpu/budget.py prints seconds per document and the total.
 # Resumable: a finished task is skipped, and an interrupted one resumes from its lm-eval --use_cache
-# database under CACHE (default leaderboards/instruct_cpu/cache/, git-ignored; point it outside the
-# checkout to keep it across fresh clones). Several copies may run at once (one per core): each task
+# database under CACHE (default leaderboards/instruct_cpu/cache/, committed between sessions so a fresh
+# clone resumes; the board's runs take about 17 CPU hours). Several copies may run at once (one per core): each task
 # is taken under a lock, so no two copies run the same task. MODELS and TASKS select a subset.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

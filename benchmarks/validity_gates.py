@@ -86,7 +86,7 @@ def flag(output: dict) -> dict:
     text = counterfactual or ""
     flags["copy"] = is_copy(x, counterfactual)
     flags["prompt_echo"] = not flags["empty"] and is_prompt_echo(text, output["prompt"], x)
-    flags["label_statement"] = not flags["empty"] and is_label_statement(text, x, LABELS)
+    flags["label_statement"] = not flags["empty"] and is_label_statement(text, x, LABELS, output["prompt"])
     flags["label_insertion"] = not flags["empty"] and is_label_insertion(text, x, LABELS)
     return {
         **output,

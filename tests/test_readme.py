@@ -17,7 +17,7 @@ def test_ci_runs_exactly_the_readme_test_command():
                 if line.strip() and not line.startswith("#")]
     ci_commands = ci_lines[ci_lines.index('cd "$(dirname "$0")/.."') + 1 :]
     assert "\n".join(ci_commands) in readme_commands
-    assert "chromium" in ci_commands[0] and ci_commands[-1].endswith("python -m pytest -q")
+    assert "chromium" in ci_commands[0] and ci_commands[-1].endswith("python -m pytest -q -n 2")
 
 
 def test_readme_main_job_command_is_the_demo():

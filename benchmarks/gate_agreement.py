@@ -190,7 +190,9 @@ def main() -> None:
     for item in newly_stopped:
         print(f"  [{item.label}; {','.join(item.fired)}] {item.record['language']}: {item.record['original'][:70]!r} -> "
               f"{item.record['counterfactual'][:90]!r}")
-    print(f"Real edits protocol 2 stopped that protocol 3 lets through ({len(newly_passed)}):")
+    truncation_only = sum(item.fired_then == ("truncated",) for item in newly_passed)
+    print(f"Real edits protocol 2 stopped that protocol 3 lets through ({len(newly_passed)}; "
+          f"{truncation_only} stopped by truncation alone):")
     for item in newly_passed:
         print(f"  [was {','.join(item.fired_then)}] {item.record['language']}: {item.record['original'][:70]!r} -> "
               f"{item.record['counterfactual'][:90]!r}")

@@ -144,16 +144,56 @@ def _started(results: dict) -> str:
     return "" if date is None else str(date)
 
 
-def parse_results_file(
-    path: Path, problems: Problems, ignored_tasks: dict[str, set[Path]], unreported_metrics: dict[str, set[str]]
-) -> list[TaskRun]:
+def _read_results(path: Path, problems: Problems) -> dict | None:
+    """The results file's object, or None (with a warning) when it is no lm-eval results file."""
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as err:
         problems.warn(f"{path}: unreadable results file ({err}); skipped")
-        return []
+        return None
     if not isinstance(results, dict) or not isinstance(results.get("results"), dict):
         problems.warn(f"{path}: not an lm-eval results file (no 'results' object); skipped")
+        return None
+    return results
+
+
+def _dataset_and_language(path: Path, task: str, named: re.Match, metadata: dict, problems: Problems) -> tuple[str, str]:
+    """The task's dataset and language: its metadata's when recorded (warning when they differ from its name)."""
+    dataset = str(metadata.get(DATASET_KEY) or named["dataset"])
+    language = str(metadata.get(LANGUAGE_KEY) or named["language"])
+    if (dataset, language) != (named["dataset"], named["language"]):
+        problems.warn(
+            f"{path}: task {task} records {DATASET_KEY}={dataset}, {LANGUAGE_KEY}={language} in its metadata; "
+            "the metadata is used"
+        )
+    return dataset, language
+
+
+def _reported_by_filter(task: str, values: dict, unreported_metrics: dict[str, set[str]]) -> dict[str, dict[str, float]]:
+    """The task's metric values (``metric,filter`` keys, stderrs left out) per filter; notes metrics no report shows."""
+    reported: dict[str, dict[str, float]] = defaultdict(dict)
+    for key, value in values.items():
+        metric, sep, filter_name = key.partition(",")
+        if sep and not metric.endswith("_stderr") and isinstance(value, (int, float)):
+            reported[filter_name][metric] = float(value)
+            if metric not in BY_NAME:
+                unreported_metrics[metric].add(task)
+    return reported
+
+
+def _n_samples(results: dict, task: str) -> int | None:
+    """The number of documents lm-eval recorded for the task (``effective`` when it records both)."""
+    n_samples = results.get("n-samples", {}).get(task)
+    if isinstance(n_samples, dict):
+        n_samples = n_samples.get("effective", n_samples.get("original"))
+    return int(n_samples) if isinstance(n_samples, (int, float)) else None
+
+
+def parse_results_file(
+    path: Path, problems: Problems, ignored_tasks: dict[str, set[Path]], unreported_metrics: dict[str, set[str]]
+) -> list[TaskRun]:
+    results = _read_results(path, problems)
+    if results is None:
         return []
     config = results.get("config") if isinstance(results.get("config"), dict) else {}
     model_args = config.get("model_args")
@@ -167,32 +207,17 @@ def parse_results_file(
             ignored_tasks[task].add(path)
             continue
         metadata = ((results.get("configs") or {}).get(task) or {}).get("metadata") or {}
-        dataset = str(metadata.get(DATASET_KEY) or named["dataset"])
-        language = str(metadata.get(LANGUAGE_KEY) or named["language"])
-        if (dataset, language) != (named["dataset"], named["language"]):
-            problems.warn(
-                f"{path}: task {task} records {DATASET_KEY}={dataset}, {LANGUAGE_KEY}={language} in its metadata; "
-                "the metadata is used"
-            )
+        dataset, language = _dataset_and_language(path, task, named, metadata, problems)
         if not isinstance(values, dict):
             problems.warn(f"{path}: results for {task} are not an object; task skipped")
             continue
-        reported: dict[str, dict[str, float]] = defaultdict(dict)
-        for key, value in values.items():
-            metric, sep, filter_name = key.partition(",")
-            if sep and not metric.endswith("_stderr") and isinstance(value, (int, float)):
-                reported[filter_name][metric] = float(value)
-                if metric not in BY_NAME:
-                    unreported_metrics[metric].add(task)
+        reported = _reported_by_filter(task, values, unreported_metrics)
         if not reported:
             problems.warn(f"{path}: no metric values for {task}; task skipped")
             continue
         filters = sorted(reported)
         if len(filters) > 1:
             problems.warn(f"{path}: {task} has several filters ({', '.join(filters)}); using {filters[0]!r}")
-        n_samples = results.get("n-samples", {}).get(task)
-        if isinstance(n_samples, dict):
-            n_samples = n_samples.get("effective", n_samples.get("original"))
         task_runs.append(
             TaskRun(
                 model=str(model),
@@ -208,7 +233,7 @@ def parse_results_file(
                 pretrained=pretrained,
                 lm_eval_version=str(results.get("lm_eval_version", "")),
                 started=_started(results),
-                n_samples=int(n_samples) if isinstance(n_samples, (int, float)) else None,
+                n_samples=_n_samples(results, task),
                 reported=reported[filters[0]],
                 higher_is_better=dict(results.get("higher_is_better", {}).get(task) or {}),
             )

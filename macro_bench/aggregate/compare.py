@@ -21,7 +21,7 @@ from scipy.stats import false_discovery_control
 from macro_bench.aggregate.bootstrap import bootstrap_weights, sign_flips, two_sided_pvalues
 from macro_bench.aggregate.coverage import Coverage, shared_coverage
 from macro_bench.aggregate.hierarchy import average_all, average_groups
-from macro_bench.aggregate.leaderboard import Settings, language_table
+from macro_bench.aggregate.leaderboard import LanguageAxis, Settings, language_axis
 from macro_bench.aggregate.metric_specs import FLUENCY, REPORTED, MetricSpec
 from macro_bench.aggregate.panel import Panel, build_panel, language_means
 from macro_bench.aggregate.problems import InputError, Problems
@@ -130,6 +130,52 @@ def _verdict(tables: dict[str, pd.DataFrame], alpha: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _paired_documents(documents: pd.DataFrame, model_a: str, model_b: str, where: str, problems: Problems) -> Coverage:
+    """The documents both models were scored on; an error when there are none."""
+    coverage = shared_coverage(documents, [model_a, model_b])
+    if coverage.shared.empty:
+        raise InputError(f"{where}{model_a} and {model_b} share no scored document (same language and doc_key)")
+    if not coverage.languages_left_out.empty:
+        problems.warn(
+            f"{where}languages left out because only one model has them: "
+            + "; ".join(f"{r.language} (missing for {r.models_without})" for r in coverage.languages_left_out.itertuples())
+        )
+    return coverage
+
+
+def _flip_statistics(panel: Panel, spec: MetricSpec, flips: np.ndarray, languages: LanguageAxis):
+    """The sign-flip statistic per language, family and overall, and each language's paired document count.
+
+    The statistic is the mean paired difference per language, then averaged up exactly as the values are.
+    """
+    shape = (len(panel.doc_keys), 2, len(languages.codes))
+    values = panel.values[spec.name].reshape(shape)
+    joint = panel.present[spec.name].reshape(shape)[:, 0, :]
+    n_joint = joint.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flip_language = (flips @ (values[:, 0, :] - values[:, 1, :])) / n_joint
+    flip_family, _ = average_groups(flip_language, languages.family_codes, len(languages.families))
+    flip_overall, _ = average_all(flip_family)
+    return flip_language, flip_family, flip_overall, n_joint
+
+
+def _metric_level_tables(spec: MetricSpec, per_language: np.ndarray, flip_statistics, languages: LanguageAxis,
+                         settings: Settings, alpha: float, comparable: bool) -> dict[str, pd.DataFrame]:
+    """One metric's comparison tables per language, language family and overall."""
+    flip_language, flip_family, flip_overall, n_joint = flip_statistics
+    per_family, n_languages = average_groups(per_language, languages.family_codes, len(languages.families))
+    per_model, _ = average_all(per_family)
+    return {
+        "language": _level_table(spec, per_language[:, 0], per_language[:, 1], flip_language, settings, alpha,
+                                 {"language": languages.codes}, comparable, n_documents=n_joint.astype(np.int64)),
+        "language_family": _level_table(spec, per_family[:, 0], per_family[:, 1], flip_family, settings, alpha,
+                                        {"language_family": languages.families}, comparable,
+                                        n_languages=n_languages[0].astype(np.int64)),
+        "overall": _level_table(spec, per_model[:, :1], per_model[:, 1:], flip_overall[:, None], settings, alpha, {},
+                                comparable, n_documents=np.array([n_joint.sum()], dtype=np.int64)),
+    }
+
+
 def compare_models(
     documents: pd.DataFrame,
     model_a: str,
@@ -142,21 +188,9 @@ def compare_models(
 ) -> Comparison:
     """Compare A and B on one dataset's ``documents``."""
     problems = problems or Problems()
-    where = f"dataset {dataset}: " if dataset else ""
-    coverage = shared_coverage(documents, [model_a, model_b])
-    if coverage.shared.empty:
-        raise InputError(f"{where}{model_a} and {model_b} share no scored document (same language and doc_key)")
-    if not coverage.languages_left_out.empty:
-        problems.warn(
-            f"{where}languages left out because only one model has them: "
-            + "; ".join(f"{r.language} (missing for {r.models_without})" for r in coverage.languages_left_out.itertuples())
-        )
-    languages = language_table(sorted(coverage.shared["language"].unique()), problems)
-    codes = languages["language"].tolist()
-    families = sorted(languages["language_family"].unique())
-    family_codes = pd.Categorical(languages["language_family"], categories=families).codes.astype(np.int64)
-
-    panel = build_panel(coverage.shared, [model_a, model_b], codes)
+    coverage = _paired_documents(documents, model_a, model_b, f"dataset {dataset}: " if dataset else "", problems)
+    languages = language_axis(coverage, problems)
+    panel = build_panel(coverage.shared, [model_a, model_b], languages.codes)
     _pair_presence(panel)
     weights = bootstrap_weights(len(panel.doc_keys), settings.n_resamples, settings.seed)
     flips = sign_flips(len(panel.doc_keys), settings.n_resamples, settings.seed + 1)
@@ -164,38 +198,16 @@ def compare_models(
 
     tables: dict[str, list[pd.DataFrame]] = {level: [] for level in LEVELS}
     for spec in REPORTED:
-        per_language = means[spec.name]
-        per_family, n_languages = average_groups(per_language, family_codes, len(families))
-        per_model, _ = average_all(per_family)
-        # Sign-flip statistic: mean paired difference per language, then averaged up
-        # exactly as the values are.
-        shape = (len(panel.doc_keys), 2, len(codes))
-        values = panel.values[spec.name].reshape(shape)
-        joint = panel.present[spec.name].reshape(shape)[:, 0, :]
-        n_joint = joint.sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            flip_language = (flips @ (values[:, 0, :] - values[:, 1, :])) / n_joint
-        flip_family, _ = average_groups(flip_language, family_codes, len(families))
-        flip_overall, _ = average_all(flip_family)
         comparable = fluency_comparable or spec.name != FLUENCY
-        tables["language"].append(
-            _level_table(spec, per_language[:, 0], per_language[:, 1], flip_language, settings, alpha,
-                         {"language": codes}, comparable, n_documents=n_joint.astype(np.int64))
-        )
-        tables["language_family"].append(
-            _level_table(spec, per_family[:, 0], per_family[:, 1], flip_family, settings, alpha,
-                         {"language_family": families}, comparable, n_languages=n_languages[0].astype(np.int64))
-        )
-        tables["overall"].append(
-            _level_table(spec, per_model[:, :1], per_model[:, 1:], flip_overall[:, None], settings, alpha, {}, comparable,
-                         n_documents=np.array([n_joint.sum()], dtype=np.int64))
-        )
-    by_language = pd.concat(tables["language"], ignore_index=True).merge(languages, on="language", how="left")
+        for level, table in _metric_level_tables(spec, means[spec.name], _flip_statistics(panel, spec, flips, languages),
+                                                 languages, settings, alpha, comparable).items():
+            tables[level].append(table)
+    by_language = pd.concat(tables["language"], ignore_index=True).merge(languages.table, on="language", how="left")
     by_family = pd.concat(tables["language_family"], ignore_index=True)
     overall = pd.concat(tables["overall"], ignore_index=True)
     verdict = _verdict({"language": by_language, "language_family": by_family}, alpha)
-    return Comparison(dataset, model_a, model_b, by_language, by_family, overall, verdict, coverage, languages, settings,
-                      alpha, fluency_comparable, problems)
+    return Comparison(dataset, model_a, model_b, by_language, by_family, overall, verdict, coverage, languages.table,
+                      settings, alpha, fluency_comparable, problems)
 
 
 def verdict_sentence(comparison: Comparison, metric: str, level: str = "language") -> str:

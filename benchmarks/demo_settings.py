@@ -7,7 +7,7 @@ documents in the order ``--limit`` takes them, with the afrobench ``sib_<lang>_p
 prompt the tasks use, plain and under the model's chat template (the two ways a user
 runs the tasks), with the one-sided 95% Clopper-Pearson lower bound and the one-sided
 binomial p-value against chance (scipy.stats.binomtest). Labels are scored by
-``macro_bench.prefix_scoring`` (equal to lm-eval's ``loglikelihood`` within 1e-4).
+``macro_bench.lm_eval_adapter.prefix_scoring`` (equal to lm-eval's ``loglikelihood`` within 1e-4).
 
     python benchmarks/demo_settings.py [--documents 30] [--languages eng_Latn,zho_Hans]
 """
@@ -55,7 +55,7 @@ def main() -> None:
     from lm_eval.models.huggingface import HFLM
     from scipy.stats import binomtest
 
-    from macro_bench import prefix_scoring
+    from macro_bench.lm_eval_adapter import prefix_scoring
     from macro_bench.data import LABELS, load_local_split
     from macro_bench.protocol import document_order_key
 

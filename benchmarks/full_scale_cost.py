@@ -72,7 +72,7 @@ def load_model():
 def label_rows(lm, context: str) -> dict[str, tuple[int, int]]:
     """(rows, tokens) to score the 7 labels after ``context``, on each path."""
     from macro_bench.data import LABELS
-    from macro_bench.prefix_scoring import group_by_context
+    from macro_bench.lm_eval_adapter.prefix_scoring import group_by_context
 
     encoded = [lm._encode_pair(context, f" {label}") for label in LABELS]
     context_tokens = len(encoded[0][0])

@@ -16,7 +16,7 @@ rows (sequences) and padded tokens:
 
 (a) *lm-eval path*: ``HFLM.loglikelihood`` for the label requests,
     ``HFLM.loglikelihood_rolling`` for fluency;
-(b) *shared prefix*: ``macro_bench.prefix_scoring.loglikelihoods`` for the label
+(b) *shared prefix*: ``macro_bench.lm_eval_adapter.prefix_scoring.loglikelihoods`` for the label
     requests (one prefix row per distinct context, short continuation rows from its
     key/value cache), the same ``loglikelihood_rolling``.
 
@@ -107,7 +107,7 @@ class ScoringPassRecorder:
     through ``prefix_scoring.loglikelihoods``."""
 
     def __init__(self, lm) -> None:
-        from macro_bench import prefix_scoring
+        from macro_bench.lm_eval_adapter import prefix_scoring
 
         self.lm = lm
         self.counting = False
@@ -214,7 +214,7 @@ def minimum_continuation_rows(lm, label_requests) -> tuple[int, int]:
     row is a context extended by its longest label: one row per label with tokens its
     context's row does not score, holding those tokens (the row's input is shifted by
     one, its length is the same)."""
-    from macro_bench.prefix_scoring import group_by_context
+    from macro_bench.lm_eval_adapter.prefix_scoring import group_by_context
 
     pairs = list(dict.fromkeys(request.args for request in label_requests))
     groups = group_by_context([lm._encode_pair(context, continuation) for context, continuation in pairs])
@@ -241,7 +241,7 @@ def forward_rows(lm, rows: list[list[int]], batch_size: int) -> tuple[float, flo
 def replay_model_calls(lm, recorder: ScoringPassRecorder, shared_prefix: bool) -> tuple[float, float]:
     """(wall, process CPU) seconds of the pass's model calls, replayed on its requests:
     labels by lm-eval's path or by the shared-prefix scorer, rolling by lm-eval's."""
-    from macro_bench import prefix_scoring
+    from macro_bench.lm_eval_adapter import prefix_scoring
 
     start, cpu = time.perf_counter(), time.process_time()
     if shared_prefix:

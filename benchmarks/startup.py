@@ -76,7 +76,7 @@ def report(samples: dict[str, list], unit: str, scale: float) -> None:
 
 
 def hook_import_ms() -> float:
-    """Cumulative start-up import time of macro_bench._hook and its package, in ms."""
+    """Cumulative start-up import time of macro_bench.lm_eval_adapter.hook and its package, in ms."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "pass"],
         capture_output=True,
@@ -103,7 +103,7 @@ def main() -> None:
     parser.add_argument("--ls-runs", type=int, default=3, help="`lm_eval ls tasks` runs per side (0 skips)")
     args = parser.parse_args()
 
-    check = [sys.executable, "-c", "import sys; print('macro_bench._hook' in sys.modules)"]
+    check = [sys.executable, "-c", "import sys; print('macro_bench.lm_eval_adapter.hook' in sys.modules)"]
     if run_once(check, hook=True)[2].strip() != "True":
         raise SystemExit(
             f"the hook is not active for {sys.executable}: install macro-bench into this "

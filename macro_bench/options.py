@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from macro_bench import interventions
+from macro_bench.lm_eval_adapter.model_args import parse_model_args
 
 MIN_INTERVENTIONS = 3
 # Every key Options reads; macro_bench.preflight refuses any other --metadata key.
@@ -61,10 +62,8 @@ class Options:
 
 
 def _check_model_args(key: str, value: str) -> None:
-    from lm_eval.utils import simple_parse_args_string
-
     try:
-        parsed = simple_parse_args_string(value)
+        parsed = parse_model_args(value)
     except Exception as error:  # noqa: BLE001 - lm-eval's parser raises bare ValueErrors and others
         raise OptionsError(f"--metadata {key!r}: cannot parse model_args {value!r} ({error})") from error
     if "pretrained" not in parsed:

@@ -9,7 +9,7 @@ every task, so the loader cannot tell a typo from a model argument, and
 ``{"sib200_directory": ...}`` quietly fell back to the hub.
 
 The start-up hook therefore wraps ``lm_eval.evaluator.simple_evaluate``
-(:func:`macro_bench._lm_eval_patch.patch_simple_evaluate`) so that :func:`check_run`
+(:func:`macro_bench.lm_eval_adapter.patches.patch_simple_evaluate`) so that :func:`check_run`
 runs first, with the arguments the caller gave. When the run includes a macro-bench
 task it refuses, with one line that says what is wrong and what to do:
 
@@ -28,7 +28,7 @@ task it refuses, with one line that says what is wrong and what to do:
   the task will read it, and the message names the folder, the file (and line) and
   the expected layout. Data read from the hub is not fetched here;
 * an installed lm-eval that lacks what the second pass uses
-  (:func:`macro_bench.lm_eval_bridge.check_lm_eval`).
+  (:func:`macro_bench.lm_eval_adapter.bridge.check_lm_eval`).
 
 Every refusal is a :class:`RunCheckError` whose message is one line, so it is the
 last line printed. The loader repeats these checks when the tasks are built, for
@@ -135,32 +135,29 @@ def macro_tasks(specs: Iterable[Any], task_manager: Any = None) -> tuple[dict[st
     a macro-bench dataset.
     """
     from macro_bench.documents import DATASET_KEY
+    from macro_bench.lm_eval_adapter.task_index import GROUP, TAG, task_index_lookup
 
-    index = getattr(task_manager, "task_index", None) if task_manager is not None else None
+    lookup = task_index_lookup(task_manager)
     ours: dict[str, dict] = {}
     has_others = False
 
     def visit(spec: Any, seen: frozenset[str]) -> bool:
         """Add spec's tasks to ``ours``; return whether any part of it is someone else's."""
         if isinstance(spec, str):
-            if index is None:
+            if lookup is None:
                 found = _own_tasks().get(spec)
                 if found is None:
                     return True
                 ours.update(found)
                 return False
-            entry = index.get(spec)
+            entry = lookup(spec)
             if entry is None or spec in seen:
                 return True
-            kind = getattr(getattr(entry, "kind", None), "name", "")
-            config = getattr(entry, "cfg", None) or {}
-            if kind == "TAG":
-                return any([visit(member, seen | {spec}) for member in sorted(getattr(entry, "tags", ()))])
-            if kind == "GROUP":
-                members = config.get("task") if isinstance(config.get("task"), list) else []
-                members = [m.get("task") if isinstance(m, dict) else m for m in members]
-                return not members or any([visit(m, seen | {spec}) for m in members])
-            return visit_config(spec, config)
+            if entry.kind == TAG:
+                return any([visit(member, seen | {spec}) for member in entry.members])
+            if entry.kind == GROUP:
+                return not entry.members or any([visit(m, seen | {spec}) for m in entry.members])
+            return visit_config(spec, entry.config)
         if isinstance(spec, dict):
             return visit_config(spec.get("task"), spec)
         config = getattr(spec, "config", None)
@@ -202,9 +199,9 @@ def _model_args(model_args: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if isinstance(model_args, Mapping):
         return dict(model_args)
     if isinstance(model_args, str) and model_args.strip():
-        from lm_eval.utils import simple_parse_args_string
+        from macro_bench.lm_eval_adapter.model_args import parse_model_args
 
-        return simple_parse_args_string(model_args)
+        return parse_model_args(model_args)
     return {}
 
 
@@ -237,7 +234,7 @@ def _check_limit(limit: Any, task_name: str) -> None:
 
 
 def _check_installed_lm_eval() -> None:
-    from macro_bench.lm_eval_bridge import BridgeError, check_lm_eval
+    from macro_bench.lm_eval_adapter.bridge import BridgeError, check_lm_eval
 
     try:
         check_lm_eval()

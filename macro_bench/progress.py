@@ -7,7 +7,7 @@ Each stage of the second pass that can take long shows one bar, labelled
 own), and lm-eval's unlabelled bar for the same work is turned off:
 
 * **generation** (:class:`GenerationProgress`): the requests go to the model one
-  batch at a time (:func:`macro_bench.data_parallel.call_on_every_rank`, in the
+  batch at a time (:func:`macro_bench.lm_eval_adapter.data_parallel.call_on_every_rank`, in the
   batches one call would make, so the texts are identical). The bar counts decoding
   steps: each batch takes at most ``max_gen_toks`` steps, so the total is batches x
   ``max_gen_toks``; a batch whose texts all stop early jumps to its end. For lm-eval's

@@ -43,12 +43,14 @@ from typing import Any
 
 from lm_eval.api.filter import Filter
 
-from macro_bench import data_parallel, interventions, lm_eval_bridge, prefix_scoring, protocol
+from macro_bench import interventions, protocol
 from macro_bench.datasets import DatasetSpec, get_dataset
 from macro_bench.documents import DATASET_KEY
 from macro_bench.extraction import extract_counterfactual
 from macro_bench.language_id import identify
 from macro_bench.languages import get_language
+from macro_bench.lm_eval_adapter import bridge as lm_eval_bridge
+from macro_bench.lm_eval_adapter import data_parallel, prefix_scoring
 from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.validity import as_logged, predict

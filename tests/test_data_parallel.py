@@ -21,7 +21,7 @@ import pytest
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import CachingLM, LM
 
-from macro_bench import data_parallel
+from macro_bench.lm_eval_adapter import data_parallel
 
 REPO = Path(__file__).resolve().parents[1]
 SIB200 = REPO.parent / "shared" / "data" / "sib200"

@@ -1,4 +1,4 @@
-"""The start-up hook (macro_bench_hook.pth + macro_bench/_hook.py), end to end.
+"""The start-up hook (macro_bench_hook.pth + macro_bench/lm_eval_adapter/hook.py), end to end.
 
 Every check runs in a fresh interpreter, because the hook acts at start-up.
 Each child processes the repository's .pth with ``site.addsitedir`` — the very
@@ -135,7 +135,7 @@ def test_no_hook_env_var_leaves_lm_eval_untouched(site_dir, tmp_path, our_tasks)
     from lm_eval.tasks import TaskManager
     tm = TaskManager(include_defaults=False)
     print(json.dumps({
-        "hook_loaded": "macro_bench._hook" in sys.modules,
+        "hook_loaded": "macro_bench.lm_eval_adapter.hook" in sys.modules,
         "patched": getattr(TaskManager.__init__, "_macro_bench_include_path", False),
         "tasks": tm.all_tasks,
     }))
@@ -169,7 +169,7 @@ def test_include_path_covering_our_folder_is_not_added_twice(site_dir, tmp_path,
 def test_merged_include_path_rules(tmp_path):
     # The pure merge rule, for the cases too slow to run through lm-eval (a
     # parent of our folder makes lm-eval scan the whole checkout).
-    from macro_bench._lm_eval_patch import merged_include_path
+    from macro_bench.lm_eval_adapter.patches import merged_include_path
 
     ours = tmp_path / "repo" / "tasks"
     inner = ours / "family"
@@ -270,7 +270,7 @@ def test_shadowed_package_without_hook_costs_one_warning(site_dir, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "started"
     assert proc.stderr.count("lm-eval task hook not loaded") == 1
-    assert "macro_bench._hook" in proc.stderr
+    assert "macro_bench.lm_eval_adapter.hook" in proc.stderr
 
 
 def fake_lm_eval(root: Path, manager_source: str) -> Path:

@@ -17,9 +17,9 @@ from lm_eval.api.instance import Instance
 from lm_eval.api.model import LM, CacheHook, CachingLM
 from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 
-from macro_bench import prefix_scoring
+from macro_bench.lm_eval_adapter import prefix_scoring
 from macro_bench.data import LABELS
-from macro_bench.prefix_scoring import PrefixScoringError, _ContextGroup, batches_longest_first, group_by_context
+from macro_bench.lm_eval_adapter.prefix_scoring import PrefixScoringError, _ContextGroup, batches_longest_first, group_by_context
 
 SIB200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"
 TOLERANCE = 1e-4
@@ -293,7 +293,7 @@ def _batch_by_batch(lm, method, instances, plan):
 
 
 def test_loglikelihood_batch_by_batch_makes_lm_eval_rows_and_answers_exactly(smollm2, monkeypatch):
-    from macro_bench.lm_eval_bridge import batch_plan
+    from macro_bench.lm_eval_adapter.bridge import batch_plan
 
     monkeypatch.setattr(smollm2, "batch_size_per_gpu", 3)
     # XNLI pairs (empty context) and SIB labels, whose one-token continuations share rows.
@@ -311,7 +311,7 @@ def test_loglikelihood_batch_by_batch_makes_lm_eval_rows_and_answers_exactly(smo
 
 
 def test_generation_batch_by_batch_makes_lm_eval_forward_calls_and_texts_exactly(smollm2, monkeypatch):
-    from macro_bench.lm_eval_bridge import batch_plan
+    from macro_bench.lm_eval_adapter.bridge import batch_plan
 
     monkeypatch.setattr(smollm2, "batch_size_per_gpu", 2)
     settings = {"until": [], "max_gen_toks": 5, "do_sample": False, "temperature": 0.0}
@@ -331,7 +331,7 @@ def test_second_pass_bars_are_labelled_and_lm_eval_bars_are_off(smollm2, monkeyp
     """XNLI classification takes lm-eval's path (empty contexts): one labelled bar, no empty one."""
     import logging
 
-    from macro_bench import data_parallel
+    from macro_bench.lm_eval_adapter import data_parallel
     from macro_bench.progress import GenerationProgress
 
     monkeypatch.setattr(smollm2, "batch_size_per_gpu", 2)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from macro_bench import _lm_eval_patch, preflight
+from macro_bench import preflight
+from macro_bench.lm_eval_adapter import patches
 from macro_bench.preflight import RunCheckError, check_run, known_metadata_keys, macro_tasks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -218,7 +219,7 @@ def test_a_failing_check_costs_a_warning_not_the_run(library_model, data, monkey
         raise AttributeError("a bug in the check")
 
     monkeypatch.setattr(preflight, "check_run", broken)
-    monkeypatch.setattr(_lm_eval_patch, "_check_warned", False)
+    monkeypatch.setattr(patches, "_check_warned", False)
     with warnings.catch_warnings(record=True) as caught, pytest.raises(_Constructed):
         warnings.simplefilter("always")
         lm_eval.simple_evaluate(model=library_model, model_args="", tasks=[ENG],

@@ -11,7 +11,9 @@ import torch
 from lm_eval.api.instance import Instance
 from lm_eval.api.model import CachingLM
 
-from macro_bench import data_parallel, lm_eval_bridge, progress
+from macro_bench import progress
+from macro_bench.lm_eval_adapter import bridge as lm_eval_bridge
+from macro_bench.lm_eval_adapter import data_parallel
 
 from .scripted_lm import ScriptedLM
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from macro_bench import lm_eval_bridge
+from macro_bench.lm_eval_adapter import bridge as lm_eval_bridge
 from macro_bench.options import Options, OptionsError
 from macro_bench.preflight import RunCheckError
 from macro_bench.second_pass import SecondPass, SecondPassError, generation_settings

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from macro_bench import lm_eval_bridge
+from macro_bench.lm_eval_adapter import bridge as lm_eval_bridge
 from macro_bench.datasets import xnli
 
 REPO = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ calls on every rank, including calls with no requests of its own.
 A call with a progress reporter (the second pass's generation and lm-eval-path
 classification) reads the cache the same way with one process too, and sends the
 missing requests in the batches lm-eval's HF model would make of them
-(:func:`macro_bench.lm_eval_bridge.batch_plan`), one model call per batch, so a
+(:func:`macro_bench.lm_eval_adapter.bridge.batch_plan`), one model call per batch, so a
 labelled bar moves after every batch and the answers equal one call's. Under data
 parallelism every rank's padded list has the same length, so every rank makes the
 same number of ``generate_until`` batches; a ``loglikelihood`` call, whose batches
@@ -51,6 +51,8 @@ from __future__ import annotations
 import inspect
 from collections import Counter
 from typing import Any, Protocol
+
+from macro_bench.lm_eval_adapter import bridge
 
 _PIN = "macro-bench needs lm-eval==0.4.13 (pip install 'lm-eval[hf]==0.4.13')"
 
@@ -109,7 +111,7 @@ def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any, progre
     while another rank computes.
 
     With ``progress``, the uncached requests go to the model in the batches one call
-    would make (:func:`macro_bench.lm_eval_bridge.batch_plan`; identical answers), one
+    would make (:func:`macro_bench.lm_eval_adapter.bridge.batch_plan`; identical answers), one
     call per batch with the model's own progress bar turned off; ``progress`` hears of
     each batch and the answers are cached batch by batch, so an interrupted run keeps
     them. Under data parallelism every rank pads to the same number of requests first,
@@ -137,12 +139,10 @@ def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any, progre
         batch += [batch[0] if batch else filler] * (most - len(batch))
     if not batch:
         return answers
-    from macro_bench.lm_eval_bridge import batch_plan
-
     if progress is None or (several and method != "generate_until"):
         plan = [list(range(len(batch)))]
     else:
-        plan = batch_plan(model, method, batch)
+        plan = bridge.batch_plan(model, method, batch)
     call = _model_call(model, method, quiet=progress is not None)
     if progress is not None:
         progress.start([len(indices) for indices in plan], model)

@@ -4,15 +4,17 @@ lm-eval 0.4.13 has no plugin mechanism for tasks: a ``TaskManager`` only scans
 its built-in folder plus ``include_path``. ``macro_bench_hook.pth`` (in
 site-packages) imports this module in every Python process; it puts a finder
 first on ``sys.meta_path`` that ignores every import except the two in
-:data:`TARGETS`. When ``lm_eval.tasks.manager`` is loaded, ``_lm_eval_patch`` wraps
+:data:`TARGETS`. When ``lm_eval.tasks.manager`` is loaded, :mod:`.patches` wraps
 ``TaskManager.__init__`` so our tasks folder joins ``include_path`` — which
 covers every place lm-eval builds one (``lm_eval run``/``ls``/``validate``,
 ``simple_evaluate``, direct library use). When ``lm_eval.evaluator`` is loaded, it
 wraps ``simple_evaluate`` so that macro-bench's settings are checked before the
 model loads (lm-eval loads the model before it builds the tasks).
 
-This module is all that runs at start-up, so it stays small and imports
-nothing (compiling it is part of the cost when bytecode caching is off). It
+This module (and its two import-free packages) is all that runs at start-up, so it
+stays small and imports nothing else (compiling it is part of the cost when bytecode
+caching is off); :mod:`.patches` is imported only once lm-eval is, and gets this
+module's :func:`warn_once` as an argument rather than importing it back. It
 must never raise: any surprise ends in at most one warning per process, and
 lm-eval then behaves exactly as without macro-bench.
 ``MACRO_BENCH_NO_HOOK=1`` keeps it from being imported at all (checked in the
@@ -50,14 +52,14 @@ def warn_once(reason):
 
 def _patch(module):
     try:
-        from macro_bench._lm_eval_patch import patch_simple_evaluate, patch_task_manager
+        from macro_bench.lm_eval_adapter.patches import patch_simple_evaluate, patch_task_manager
     except Exception as exc:  # noqa: BLE001 - broken install: lm-eval must still load
-        warn_once(f"importing macro_bench._lm_eval_patch failed: {exc!r}")
+        warn_once(f"importing macro_bench.lm_eval_adapter.patches failed: {exc!r}")
         return
     if module.__name__ == EVALUATOR:
         patch_simple_evaluate(module)
     else:
-        patch_task_manager(module)
+        patch_task_manager(module, warn_once)
 
 
 class _PatchingLoader:

@@ -1,7 +1,9 @@
 """Adds macro-bench's tasks folder to every lm-eval ``TaskManager``, and checks runs early.
 
-Loaded by ``macro_bench._hook`` right after ``lm_eval.tasks.manager`` or
-``lm_eval.evaluator`` is imported (never at interpreter start-up).
+Loaded by :mod:`macro_bench.lm_eval_adapter.hook` right after ``lm_eval.tasks.manager``
+or ``lm_eval.evaluator`` is imported (never at interpreter start-up). The hook hands
+:func:`patch_task_manager` its one-warning-per-process function, so this module does
+not import the hook back.
 
 :func:`patch_simple_evaluate` makes ``simple_evaluate`` (the ``lm_eval`` command
 line's entry, and the library's) run :func:`macro_bench.preflight.check_run` before
@@ -23,17 +25,16 @@ and the run goes on (the loader checks again when the tasks are built).
   entry that is our folder or a parent of it therefore replaces ours, and user
   entries inside our folder are folded into ours (which sits at the first of
   them, keeping the user's ordering against their other paths);
-- our failures end in the hook's one warning and an unmodified call; lm-eval's
-  own errors propagate untouched.
+- our failures end in the hook's one warning (the ``warn`` it passes) and an
+  unmodified call; lm-eval's own errors propagate untouched.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from pathlib import Path
-
-from macro_bench._hook import TARGET, warn_once
 
 _MARK = "_macro_bench_include_path"
 _CHECK_MARK = "_macro_bench_checks_run"
@@ -72,8 +73,11 @@ def merged_include_path(ours: Path, include_path):
     return merged if placed else [ours, *user]
 
 
-def patch_task_manager(module) -> None:
-    """Wrap module.TaskManager.__init__ so our tasks folder joins include_path."""
+def patch_task_manager(module, warn: Callable[[str], None]) -> None:
+    """Wrap module.TaskManager.__init__ so our tasks folder joins include_path.
+
+    ``warn(reason)`` reports a failure of ours (the hook's one warning per process).
+    """
     try:
         cls = module.TaskManager
         original = cls.__init__
@@ -87,7 +91,7 @@ def patch_task_manager(module) -> None:
         # Its position among *args (self excluded), or None when keyword-only.
         position = index - 1 if index < code.co_argcount else None
     except Exception as exc:  # noqa: BLE001 - lm-eval changed shape: warn, leave it alone
-        warn_once(f"{TARGET}.TaskManager is not what macro-bench expects: {exc}")
+        warn(f"{module.__name__}.TaskManager is not what macro-bench expects: {exc}")
         return
 
     @functools.wraps(original)
@@ -102,7 +106,7 @@ def patch_task_manager(module) -> None:
                 merged = merged_include_path(tasks_dir(), kwargs.get("include_path"))
                 new_args, new_kwargs = args, {**kwargs, "include_path": merged}
         except Exception as exc:  # noqa: BLE001 - our failure must not become lm-eval's
-            warn_once(str(exc))
+            warn(str(exc))
             return original(self, *args, **kwargs)
         # Outside the try: lm-eval's own errors propagate untouched.
         return original(self, *new_args, **new_kwargs)

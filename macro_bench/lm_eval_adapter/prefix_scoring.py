@@ -69,7 +69,7 @@ versa).
 Data parallelism: the shared-prefix path has no collective operation, so ranks may
 score different numbers of pairs without padding. Pairs sent to lm-eval's path (HFLM
 gathers across ranks when it detects an "auto" batch size) go through
-:func:`macro_bench.data_parallel.call_on_every_rank` exactly once per
+:func:`macro_bench.lm_eval_adapter.data_parallel.call_on_every_rank` exactly once per
 ``loglikelihoods`` call on every rank, even one with no such pair or with all its
 answers cached, so the ranks' collectives always match.
 
@@ -88,7 +88,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from macro_bench import data_parallel
+from macro_bench.lm_eval_adapter import data_parallel
 from macro_bench.progress import BatchProgress
 
 log = logging.getLogger(__name__)

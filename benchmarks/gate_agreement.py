@@ -15,7 +15,7 @@ Prints, from data in the repository and ``../shared/data/cad_nli``:
    the labelled real edits' pass rate and the artifacts' stop rate, with every other gate as
    it is. The gate's threshold is the highest one that keeps at least 99% of CAD.
 
-A gate "passes" an output when none of :data:`macro_bench.metrics.document.GATES` fires;
+A gate "passes" an output when none of :data:`macro_bench.metrics.gate_registry.GATES` fires;
 whether the model's prediction flipped is not part of it (that is the classifier's verdict,
 not the text's). ``tests/test_gate_agreement.py`` asserts the issue's bars on these figures.
 
@@ -34,7 +34,8 @@ from pathlib import Path
 from macro_bench.datasets import get_dataset
 from macro_bench.extraction import extract_counterfactual
 from macro_bench.language_id import identify
-from macro_bench.metrics.document import GATES, gate_flags
+from macro_bench.metrics.document import gate_flags
+from macro_bench.metrics.gate_registry import GATES
 from macro_bench.metrics.gates import NOT_AN_EDIT_THRESHOLD, copies_other_field, kept_share
 
 REPO = Path(__file__).resolve().parents[1]

@@ -35,7 +35,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from macro_bench.metrics.document import GATE_METRICS, GATES
+from macro_bench.metrics.gate_registry import GATE_METRICS, GATES
 
 REPO = Path(__file__).resolve().parents[1]
 STORED = REPO / "benchmarks" / "readme_example.json"

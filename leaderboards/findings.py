@@ -48,7 +48,8 @@ from macro_bench.aggregate.model_family import parse_overrides
 from macro_bench.aggregate.pipeline import display_names
 from macro_bench.aggregate.problems import Problems
 from macro_bench.datasets import get_dataset
-from macro_bench.metrics.document import GATES, derive_metrics, gate_flags
+from macro_bench.metrics.document import derive_metrics, gate_flags
+from macro_bench.metrics.gate_registry import GATES
 from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench.tokenization import comparable_token_texts
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from macro_bench import __version__, interventions, protocol
 from macro_bench.language_id import lid_signature
-from macro_bench.metrics.document import TRUNCATION_SLACK_SHARE
+from macro_bench.metrics.gate_registry import TRUNCATION_SLACK_SHARE
 from macro_bench.metrics.fluency import FLUENCY_CLIP
 from macro_bench.metrics.similarity import SIMILARITY_SIGNATURE
 from macro_bench.tokenization import TOKENIZER_SIGNATURE

@@ -16,7 +16,7 @@ import pytest
 
 from macro_bench.aggregate.metric_specs import REPORTED_NAMES
 from macro_bench.cli import main
-from macro_bench.metrics.document import GATES
+from macro_bench.metrics.gate_registry import GATES
 from tests.test_aggregate_fixtures import synthetic_documents, write_lm_eval_run
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

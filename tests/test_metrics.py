@@ -257,7 +257,8 @@ def test_truncation_counts_generations_that_re_encode_just_under_the_limit(token
     ],
 )
 def test_truncated_judges_the_counterfactual_not_the_generation(generation, counterfactual, truncated):
-    from macro_bench.metrics.document import cut_by_limit, gate_flags
+    from macro_bench.metrics.document import gate_flags
+    from macro_bench.metrics.gate_registry import cut_by_limit
 
     assert cut_by_limit(generation, counterfactual) is truncated
     assert gate_flags(_record(64, 64, generation, counterfactual))["truncated"] is truncated

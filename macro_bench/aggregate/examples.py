@@ -3,7 +3,7 @@
 Selection rule (seeded and stratified, never hand-picked). A cell's documents fall into
 strata, in this order: ``valid``; ``no_flip`` (invalid although no gate fired: the output
 passed every gate but did not change the prediction); then each gate that fired
-(:data:`macro_bench.metrics.document.GATES`, in that order). Each stratum's documents are shuffled by a generator seeded with
+(:data:`macro_bench.metrics.gate_registry.GATES`, in that order). Each stratum's documents are shuffled by a generator seeded with
 SHA-256(seed, dataset, model, language); the examples are then taken round-robin, one
 from each non-empty stratum in the order above, until ``per_cell`` are chosen or the
 cell runs out. So every cell shows a valid output if it has one and each failure it has
@@ -39,7 +39,8 @@ import pandas as pd
 from rapidfuzz.distance import Levenshtein
 
 from macro_bench.aggregate.problems import Problems
-from macro_bench.metrics.document import GATE_METRICS, GATES
+from macro_bench.metrics.gate_registry import GATE_METRICS, GATES
+from macro_bench.metrics.validity import predict
 from macro_bench.tokenization import comparable_token_texts, tokenize
 
 # The per-document metric that records each flag (derive_metrics' mapping).
@@ -152,12 +153,6 @@ def _segments(text: str, tokens, changed: set[int]) -> list[tuple[str, bool]]:
     return merged
 
 
-def _argmax(logliks) -> int:
-    # The protocol's prediction rule: NaN counts as -inf, ties go to the lowest label index.
-    scores = np.asarray(logliks, dtype=np.float64)
-    return int(np.argmax(np.where(np.isnan(scores), -np.inf, scores)))
-
-
 def label_names(sample: dict) -> list[str]:
     """The choices of a multiple-choice sample, as lm-eval's samples file records its requests."""
     arguments = sample.get("arguments")
@@ -181,8 +176,8 @@ def _prediction_after(record: dict, flags: dict[str, float], choices: list[str])
     logliks = record.get("label_logliks_counterfactual")
     if not logliks:
         return "(not classified: no counterfactual)"
-    after = _argmax(logliks)
-    before = _argmax(record["model_label_logliks"])
+    after = predict(logliks)[0]
+    before = predict(record["model_label_logliks"])[0]
     for names in (_dataset_labels(record.get("dataset")), choices):
         if len(names) == len(logliks) and names[before] == str(record["prediction_original"]):
             return names[after]

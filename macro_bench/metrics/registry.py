@@ -24,29 +24,8 @@ document outside the set contributes nothing (it is left out, never counted as 0
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-Population = Literal["all", "generated", "judged", "measured", "valid", "faithfulness"]
-
-
-@dataclass(frozen=True)
-class MetricSpec:
-    """One metric's card. ``aggregation`` is always the mean over ``population``."""
-
-    name: str
-    higher_is_better: bool
-    population: Population
-    value_range: str
-    description: str
-    # A baseline (faithfulness_random) shows what chance looks like; it has no better side,
-    # so reports show it without a direction. lm-eval's metric_list still needs a boolean.
-    is_baseline: bool = False
-
-    @property
-    def aggregation(self) -> str:
-        return "mean"
-
+from macro_bench.metrics.gate_registry import GATE_REGISTRY
+from macro_bench.metrics.metric_spec import MetricSpec
 
 METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
@@ -73,50 +52,7 @@ METRICS: tuple[MetricSpec, ...] = (
         "target_rate", True, "all", "{0, 1}",
         "UNGATED, for comparison with papers: M(x') = t, whatever x' is.",
     ),
-    MetricSpec("empty_rate", False, "all", "{0, 1}", "nothing could be extracted from the generation."),
-    MetricSpec(
-        "copy_rate", False, "generated", "{0, 1}",
-        "x' equals x up to whitespace and Unicode canonical equivalence, or holds x unchanged "
-        "as one of its lines or inside quotation marks.",
-    ),
-    MetricSpec(
-        "truncation_rate", False, "measured", "{0, 1}",
-        "x' itself was cut by the token limit: the generation reached max_gen_toks (counted "
-        "with the live model's tokenizer) and x' runs to its end. A complete x' followed by "
-        "more text is not truncated.",
-    ),
-    MetricSpec(
-        "not_an_edit_rate", False, "generated", "{0, 1}",
-        "x' is not an edit of x: it keeps less than a tenth of x's words (in order), or copies "
-        "another field the prompt shows (the XNLI premise); new sentences, label answers in any "
-        "language.",
-    ),
-    MetricSpec(
-        "repetition_rate", False, "generated", "{0, 1}",
-        "x' loops where x does not: a word or phrase three times in a row, or a span of four "
-        "words twice.",
-    ),
-    MetricSpec(
-        "prompt_echo_rate", False, "generated", "{0, 1}",
-        "x' reproduces the instruction's own wording, or a long span of it; words of x and of "
-        "the premise never count.",
-    ),
-    MetricSpec(
-        "label_statement_rate", False, "generated", "{0, 1}",
-        "x' names a label that x does not contain and is made mostly of label words and the "
-        "instruction's wording: a statement about a label ('1. The topic is \"travel\".', 'No').",
-    ),
-    MetricSpec(
-        "label_insertion_rate", False, "generated", "{0, 1}",
-        "not a gate: x' keeps at least half of x and inserts a label word x does not contain; "
-        "shows how often validity rests on the label word itself.",
-    ),
-    MetricSpec(
-        "language_confusion_rate", False, "judged", "{0, 1}",
-        "x' has letters but none in the document's script, or the calibrated language "
-        "identifier confidently places it outside the document's language, or it has no "
-        "letter at all.",
-    ),
+    *(gate.metric_spec for gate in GATE_REGISTRY),
     MetricSpec(
         "minimality", False, "valid", "[0, 1]",
         "token Levenshtein distance between x and x' over the longer token count.",

@@ -257,67 +257,84 @@ def _example_sets(report, board, model_index: dict[str, int]) -> list[ExampleSet
     return sets
 
 
-def _dataset_section(report, dataset: str, model_index: dict[str, int]) -> Section:
-    board = report.boards[dataset]
-    s = report.settings
-    self_scored = dataset in report.self_scored
-    # Only these models' fluency is self-scored; a row of another model's fluency carries no label.
-    self_scorers = report.self_scored_models.get(dataset, set()) if self_scored else set()
-    blocks = [Paragraph(_dataset_intro(board))]
-    if self_scored:
-        own = sorted(self_scorers & set(board.models["model"]))
-        who = (
-            "Each model scored the fluency of its own counterfactuals"
-            if len(own) == len(board.models) or not own
-            else f"{', '.join(own)} scored the fluency of {'its' if len(own) == 1 else 'their'} own counterfactuals "
-                 "(the other models share a scorer)"
-        )
-        blocks.append(Paragraph(
-            f"**fluency: {SELF_SCORED_NOTE}.** {who}, so fluency values of different models are on different "
-            "scales (run with `--metadata '{\"fluency_lm\": ...}'` for a shared scorer).", "warn"))
+def _self_scored_warning(board, self_scorers: set[str]) -> Paragraph:
+    """Why fluency values of this dataset's models are on different scales."""
+    own = sorted(self_scorers & set(board.models["model"]))
+    who = (
+        "Each model scored the fluency of its own counterfactuals"
+        if len(own) == len(board.models) or not own
+        else f"{', '.join(own)} scored the fluency of {'its' if len(own) == 1 else 'their'} own counterfactuals "
+             "(the other models share a scorer)"
+    )
+    return Paragraph(
+        f"**fluency: {SELF_SCORED_NOTE}.** {who}, so fluency values of different models are on different "
+        "scales (run with `--metadata '{\"fluency_lm\": ...}'` for a shared scorer).", "warn")
+
+
+def _summary_sections(dataset: str, board, confidence: float, self_scored: bool) -> list[Section]:
+    """Ranking, the validity-minimality trade-off, and the grids by language family and by model family."""
     family_sizes = board.languages.groupby("language_family").size().sort_values(ascending=False, kind="stable")
     family_columns = {f: f"{f} ({n})" for f, n in family_sizes.items()}
-    models = list(board.models["model"])
-    children = [
+    return [
         Section(f"{dataset}-ranking", "Ranking", [
             Paragraph(f"Ranked by `{SCORE}`, shown with its components {' and '.join(f'`{c}`' for c in SCORE_COMPONENTS)}."),
             _ranking(board, self_scored)]),
-        Section(f"{dataset}-tradeoff", "Validity vs minimality", [_tradeoff(board, s.confidence)]),
+        Section(f"{dataset}-tradeoff", "Validity vs minimality", [_tradeoff(board, confidence)]),
         Section(f"{dataset}-by-family", "By language family", [
             Paragraph("Models x language families (number of languages in brackets); in the HTML heatmaps darker is "
                       "better for every metric. Each family averages its languages.", "note"),
-            *_grids(board.by_language_family, "model", models, family_columns, self_scored,
+            *_grids(board.by_language_family, "model", list(board.models["model"]), family_columns, self_scored,
                     lambda r: f"(languages averaged: {r.n_languages}; documents: {r.n_documents})")]),
         Section(f"{dataset}-by-model-family", "By model family", [
             Paragraph("Model families x language families; a model family averages its models with equal weight.", "note"),
             *_grids(board.by_model_family, "model_family", sorted(board.by_model_family["model_family"].unique()),
                     family_columns, self_scored, lambda r: f"(models averaged: {r.n_models})")]),
     ]
+
+
+def _held_out_section(dataset: str, board, self_scorers: set[str]) -> Section:
+    rows = [[text_cell(r.model), text_cell(metric_label(r.metric, r.model in self_scorers)),
+             value_cell(r.seen_value, r.seen_ci_low, r.seen_ci_high),
+             value_cell(r.held_out_value, r.held_out_ci_low, r.held_out_ci_high),
+             value_cell(r.gap_value, r.gap_ci_low, r.gap_ci_high)] for r in board.held_out.itertuples()]
+    return Section(f"{dataset}-held-out", "Seen vs held-out language families", [
+        Paragraph(f"Seen: {', '.join(board.settings.seen_families)}. Held out: every other family. Each side averages "
+                  "its families; gap = seen - held-out (for ↓ metrics a positive gap means the held-out families do "
+                  "better).", "note"),
+        Table(f"{dataset}-held-out", ["Model", "Metric", "Seen", "Held out", "Gap"], rows, filterable=True)])
+
+
+def _examples_section(report, dataset: str, board, model_index: dict[str, int]) -> Section:
+    return Section(f"{dataset}-examples", "Examples", [
+        Paragraph(
+            f"Up to {plural(report.examples_per_cell, 'document')} per model and language, chosen by a seeded, stratified rule "
+            f"(seed {report.settings.seed}), not by hand: the strata are {', '.join(f'`{x}`' for x in STRATA)} (`no_flip`: "
+            "every gate passed but the prediction did not change); one document is drawn from each non-empty stratum in "
+            "turn. Edited words are highlighted: deleted or replaced in x, inserted or replaced in x'. The HTML "
+            "report shows them.", "note"),
+        *_example_sets(report, board, model_index)])
+
+
+def _dataset_section(report, dataset: str, model_index: dict[str, int]) -> Section:
+    board = report.boards[dataset]
+    self_scored = dataset in report.self_scored
+    # Only these models' fluency is self-scored; a row of another model's fluency carries no label.
+    self_scorers = report.self_scored_models.get(dataset, set()) if self_scored else set()
+    blocks = [Paragraph(_dataset_intro(board))]
+    if self_scored:
+        blocks.append(_self_scored_warning(board, self_scorers))
+    children = _summary_sections(dataset, board, report.settings.confidence, self_scored)
     if board.held_out is not None:
-        seen = board.settings.seen_families
-        rows = [[text_cell(r.model), text_cell(metric_label(r.metric, r.model in self_scorers)),
-                 value_cell(r.seen_value, r.seen_ci_low, r.seen_ci_high),
-                 value_cell(r.held_out_value, r.held_out_ci_low, r.held_out_ci_high),
-                 value_cell(r.gap_value, r.gap_ci_low, r.gap_ci_high)] for r in board.held_out.itertuples()]
-        children.append(Section(f"{dataset}-held-out", "Seen vs held-out language families", [
-            Paragraph(f"Seen: {', '.join(seen)}. Held out: every other family. Each side averages its families; gap = "
-                      "seen - held-out (for ↓ metrics a positive gap means the held-out families do better).", "note"),
-            Table(f"{dataset}-held-out", ["Model", "Metric", "Seen", "Held out", "Gap"], rows, filterable=True)]))
+        children.append(_held_out_section(dataset, board, self_scorers))
     with_examples = report.examples_per_cell > 0
     children.append(Section(f"{dataset}-by-language", "By language", [
         Paragraph("Conditional metrics (averaged over a subset of the documents) show their document count n."
                   + (" **Examples** links to example documents of that model and language." if with_examples else ""), "note"),
         _by_language(board, self_scored, model_index, with_examples)]))
     if with_examples:
-        children.append(Section(f"{dataset}-examples", "Examples", [
-            Paragraph(
-                f"Up to {plural(report.examples_per_cell, 'document')} per model and language, chosen by a seeded, stratified rule "
-                f"(seed {s.seed}), not by hand: the strata are {', '.join(f'`{x}`' for x in STRATA)} (`no_flip`: every "
-                "gate passed but the prediction did not change); one document is drawn from each non-empty stratum in "
-                "turn. Edited words are highlighted: deleted or replaced in x, inserted or replaced in x'. The HTML "
-                "report shows them.", "note"),
-            *_example_sets(report, board, model_index)]))
-    children.append(Section(f"{dataset}-coverage", "Coverage", coverage_blocks(board.coverage, len(models), f"{dataset}-coverage")))
+        children.append(_examples_section(report, dataset, board, model_index))
+    children.append(Section(f"{dataset}-coverage", "Coverage",
+                            coverage_blocks(board.coverage, len(board.models), f"{dataset}-coverage")))
     return Section(dataset, f"Dataset {dataset}", blocks, children)
 
 

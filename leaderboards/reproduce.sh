@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds the reports of every committed leaderboard from its committed runs.
-#   bash leaderboards/reproduce.sh [BOARD...]      (default: every leaderboards/*/ with a runs/ folder)
+#   bash leaderboards/reproduce.sh [BOARD...]      (default: every leaderboards/*/ with a leaderboard.args)
 #
 # A board is a folder leaderboards/<BOARD>/ holding:
 #   runs/             lm-eval's own output (--output_path ... --log_samples): results_*.json, samples_*.jsonl
@@ -10,23 +10,18 @@
 #                     line, paths relative to the repository root; written to <BOARD>/compare/
 #   run.sh            optional: makes the runs (lm_eval commands); it is run first and should skip
 #                     runs already under runs/, so on a checkout only the reports are rebuilt
-# tests/test_committed_leaderboard.py rebuilds every board with these same argument files and checks
-# the result equals the committed reports.
+# macro_bench/aggregate/board.py reads the argument files and runs the macro-bench commands;
+# tests/test_committed_leaderboard.py runs the same commands and checks the result equals the
+# committed reports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-arguments() {  # arguments FILE: its non-comment, non-empty lines
-  grep -v -e '^[[:space:]]*#' -e '^[[:space:]]*$' "$1" || true
-}
-
 boards=("$@")
 if [ ${#boards[@]} -eq 0 ]; then
-  for folder in leaderboards/*/; do
-    [ -d "$folder/runs" ] && boards+=("$(basename "$folder")")
-  done
+  mapfile -t boards < <(python -m macro_bench.aggregate.board list)
 fi
 if [ ${#boards[@]} -eq 0 ]; then
-  echo "no leaderboards/<BOARD>/runs/ folder: nothing to rebuild"
+  echo "no leaderboards/<BOARD>/leaderboard.args: nothing to rebuild"
   exit 0
 fi
 
@@ -35,10 +30,5 @@ for board in "${boards[@]}"; do
   if [ -x "$folder/run.sh" ]; then
     "$folder/run.sh"
   fi
-  mapfile -t options < <(arguments "$folder/leaderboard.args")
-  macro-bench leaderboard "$folder/runs" --out "$folder" "${options[@]}"
-  if [ -f "$folder/compare.args" ]; then
-    mapfile -t options < <(arguments "$folder/compare.args")
-    macro-bench compare "${options[@]}" --out "$folder/compare"
-  fi
+  python -m macro_bench.aggregate.board rebuild "$folder"
 done

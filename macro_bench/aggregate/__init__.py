@@ -7,5 +7,6 @@ documents they share; ``panel`` and ``bootstrap`` turn documents into per-langua
 with bootstrap replicates; ``hierarchy`` averages languages into families and models
 into model families; ``summary`` reads off values and intervals; ``leaderboard`` and
 ``compare`` assemble the tables; ``render_markdown``, ``render_data`` (CSV, JSON) and
-``render_html`` (with ``svg`` plots) write them; ``pipeline`` runs it all for the CLI.
+``render_html`` (with ``svg`` plots) write them; ``pipeline`` runs it all for the CLI;
+``board`` reads a committed leaderboard folder's argument files and rebuilds its reports.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from macro_bench.aggregate.metric_specs import REPORTED_NAMES
+from macro_bench.aggregate.metric_specs import REPORTED, REPORTED_NAMES
 from macro_bench.cli import main
 from tests.test_aggregate_fixtures import synthetic_documents, write_lm_eval_run
 
@@ -74,6 +74,8 @@ def test_leaderboard_writes_every_format(runs, tmp_path, capsys):
     data = json.loads((out / "leaderboard.json").read_text())  # strict JSON: no NaN
     assert data["reproducibility"]["lm_eval_versions"] == {"0.4.13": sorted(MODELS)}
     assert data["tables"]["coverage"][0]["documents_used"] == 30
+    # The metric cards, in the column order of the tables.
+    assert [(m["name"], m["higher_is_better"]) for m in data["metrics"]] == [(s.name, s.higher_is_better) for s in REPORTED]
     html = (out / "leaderboard.html").read_text()
     # Per metric a language-family and a model-family heatmap, and the trade-off scatter.
     assert html.count("<svg") == 2 * len(REPORTED_NAMES) + 1

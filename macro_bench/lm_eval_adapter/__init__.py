@@ -14,6 +14,7 @@ an error that names the pin, so a changed lm-eval fails before generation is pai
 * :mod:`.data_parallel`: the model calls every data-parallel rank makes together,
   through ``--use_cache``'s ``CachingLM``;
 * :mod:`.prefix_scoring`: lm-eval's ``loglikelihood`` with one forward pass per context;
+* :mod:`.task_index`: what a name stands for in a ``TaskManager``'s index (tag, group, task);
 * :mod:`.model_args`: lm-eval's parser for ``--model_args`` strings.
 
 Kept import-free: the start-up hook imports this package in every Python process.

@@ -1,4 +1,4 @@
-"""Every use of lm-eval's internals by the second pass, in one place, checked at load.
+"""What the second pass takes from lm-eval's running evaluation, checked at load.
 
 macro-bench's second pass runs inside lm-eval's evaluator as a filter (lm-eval has no
 hook that runs after a task's requests with the live model). It needs:
@@ -209,6 +209,19 @@ def batch_plan(model: Any, method: str, requests: list) -> list[list[int]]:
     batch: the plain call.
     """
     everything = [list(range(len(requests)))] if requests else []
+    size = _own_batch_size(model, method, len(requests))
+    if size is None:
+        return everything
+    if method == "generate_until":
+        batches = _generate_until_batches(model, requests, size)
+    else:
+        batches = _loglikelihood_batches(model, requests, size)
+    return everything if batches is None else batches
+
+
+def _own_batch_size(model: Any, method: str, count: int) -> int | None:
+    """HFLM's integer batch size when it batches ``count`` requests of ``method`` its own way
+    into more than one batch; None when one call is one batch."""
     from lm_eval.models.huggingface import HFLM
 
     size = getattr(model, "batch_size", None)
@@ -220,43 +233,58 @@ def batch_plan(model: Any, method: str, requests: list) -> list[list[int]]:
         or isinstance(size, bool)
         or not isinstance(size, int)
         or size < 1
-        or len(requests) <= size
+        or count <= size
     ):
-        return everything
-    if method == "generate_until":
-        settings = requests[0].args[1]
-        if any(request.args[1] != settings for request in requests):
-            return everything
-        keys = [(-len(model.tok_encode(request.args[0])), request.args[0]) for request in requests]
-        order = sorted(range(len(requests)), key=keys.__getitem__)
-        return [order[first : first + size] for first in range(0, len(order), size)]
-    if method == "loglikelihood":
-        rows: dict[tuple, list[int]] = {}
-        # Each row's representative: (its continuation's length, its context + continuation tokens).
-        representative: dict[tuple, tuple[int, tuple[int, ...]]] = {}
-        shared = model.backend == "causal" and getattr(model, "logits_cache", True)
-        for i, request in enumerate(requests):
-            context, continuation = request.args
-            if context == "":
-                encoded = model.tok_encode(continuation, add_special_tokens=False)
-                if not encoded:
-                    return everything  # lm-eval's own call reports it
-                if model.prefix_token_id != encoded[0]:
-                    context_tokens, continuation_tokens = [model.prefix_token_id], encoded
-                else:
-                    context_tokens, continuation_tokens = encoded[:1], encoded[1:]
-            else:
-                context_tokens, continuation_tokens = model._encode_pair(context, continuation)
-            key = tuple(context_tokens + continuation_tokens[:-1]) if shared else (i,)
-            members = rows.setdefault(key, [])
-            # A row is computed for the pair with the longest continuation, the first of
-            # equal length (lm-eval's max()), and sorted by that pair's tokens.
-            if not members or len(continuation_tokens) > representative[key][0]:
-                representative[key] = (len(continuation_tokens), tuple(context_tokens + continuation_tokens))
-            members.append(i)
-        ordered = sorted(rows, key=lambda key: (-len(representative[key][1]), representative[key][1]))
-        return [
-            sorted(i for key in ordered[first : first + size] for i in rows[key])
-            for first in range(0, len(ordered), size)
-        ]
-    return everything
+        return None
+    return size
+
+
+def _generate_until_batches(model: Any, requests: list, size: int) -> list[list[int]] | None:
+    """Sorted as HFLM's ``Collator`` sorts them, ``size`` at a time; None if the requests'
+    generation settings differ (then they stay in one call)."""
+    settings = requests[0].args[1]
+    if any(request.args[1] != settings for request in requests):
+        return None
+    keys = [(-len(model.tok_encode(request.args[0])), request.args[0]) for request in requests]
+    order = sorted(range(len(requests)), key=keys.__getitem__)
+    return [order[first : first + size] for first in range(0, len(order), size)]
+
+
+def _loglikelihood_batches(model: Any, requests: list, size: int) -> list[list[int]] | None:
+    """HFLM's rows (pairs sharing context + continuation[:-1] share one), ``size`` rows at a
+    time, longest first; None if a pair cannot be encoded (lm-eval's own call reports it)."""
+    rows: dict[tuple, list[int]] = {}
+    # Each row's representative: (its continuation's length, its context + continuation tokens).
+    representative: dict[tuple, tuple[int, tuple[int, ...]]] = {}
+    shared = model.backend == "causal" and getattr(model, "logits_cache", True)
+    for i, request in enumerate(requests):
+        context, continuation = request.args
+        encoded = _encoded_pair(model, context, continuation)
+        if encoded is None:
+            return None
+        context_tokens, continuation_tokens = encoded
+        key = tuple(context_tokens + continuation_tokens[:-1]) if shared else (i,)
+        members = rows.setdefault(key, [])
+        # A row is computed for the pair with the longest continuation, the first of
+        # equal length (lm-eval's max()), and sorted by that pair's tokens.
+        if not members or len(continuation_tokens) > representative[key][0]:
+            representative[key] = (len(continuation_tokens), tuple(context_tokens + continuation_tokens))
+        members.append(i)
+    ordered = sorted(rows, key=lambda key: (-len(representative[key][1]), representative[key][1]))
+    return [
+        sorted(i for key in ordered[first : first + size] for i in rows[key])
+        for first in range(0, len(ordered), size)
+    ]
+
+
+def _encoded_pair(model: Any, context: str, continuation: str) -> tuple[list[int], list[int]] | None:
+    """(context tokens, continuation tokens) as ``TemplateLM.loglikelihood`` encodes the pair
+    (an empty context becomes the prefix token); None for an empty pair."""
+    if context != "":
+        return model._encode_pair(context, continuation)
+    encoded = model.tok_encode(continuation, add_special_tokens=False)
+    if not encoded:
+        return None
+    if model.prefix_token_id != encoded[0]:
+        return [model.prefix_token_id], encoded
+    return encoded[:1], encoded[1:]

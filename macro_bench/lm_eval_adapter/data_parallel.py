@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from macro_bench.lm_eval_adapter import bridge
@@ -123,49 +124,82 @@ def call_on_every_rank(lm: Any, method: str, requests: list, filler: Any, progre
     if not several and progress is None:
         return list(getattr(lm, method)(requests)) if requests else []
 
-    answers: list[Any] = [None] * len(requests)
-    keys = [cache_key(method, request.args) if table is not None and _cacheable(method, request) else None
-            for request in requests]
-    for i, key in enumerate(keys):
-        if key is not None and key in table:
-            answers[i] = table[key]
+    keys, answers = _cached_answers(method, requests, table)
     missing = [i for i, answer in enumerate(answers) if answer is None]
     batch = [requests[i] for i in missing]
     if several:
-        import torch
-
-        counts = model.all_gather(torch.tensor([len(missing)], device=model.device)).cpu().tolist()
-        most = max(counts)
-        batch += [batch[0] if batch else filler] * (most - len(batch))
+        batch = _padded_to_every_ranks_count(model, batch, filler)
     if not batch:
         return answers
     if progress is None or (several and method != "generate_until"):
         plan = [list(range(len(batch)))]
     else:
         plan = bridge.batch_plan(model, method, batch)
+    # Each entry of batch's index in requests; None for the padding.
+    targets = missing + [None] * (len(batch) - len(missing))
+    _call_batch_by_batch(
+        model, method, batch, plan, progress,
+        lambda indices, computed: _store_batch(answers, keys, table, [targets[i] for i in indices], computed),
+    )
+    return answers
+
+
+def _cached_answers(method: str, requests: list, table: Any | None) -> tuple[list[str | None], list[Any]]:
+    """Each request's cache key (None: no cache, or an answer CachingLM never caches) and its
+    cached answer (None: not in the cache)."""
+    keys = [cache_key(method, request.args) if table is not None and _cacheable(method, request) else None
+            for request in requests]
+    answers: list[Any] = [None] * len(requests)
+    for i, key in enumerate(keys):
+        if key is not None and key in table:
+            answers[i] = table[key]
+    return keys, answers
+
+
+def _padded_to_every_ranks_count(model: Any, batch: list, filler: Any) -> list:
+    """``batch`` padded to the largest count any rank has (one ``all_gather``), by repeating its
+    first request, or ``filler`` when it is empty."""
+    import torch
+
+    counts = model.all_gather(torch.tensor([len(batch)], device=model.device)).cpu().tolist()
+    return batch + [batch[0] if batch else filler] * (max(counts) - len(batch))
+
+
+def _call_batch_by_batch(
+    model: Any,
+    method: str,
+    batch: list,
+    plan: list[list[int]],
+    progress: BatchProgress | None,
+    store: Callable[[list[int], list], None],
+) -> None:
+    """``model.<method>`` on each batch of ``plan`` (indices into ``batch``) in turn, handing
+    ``store(indices, answers)`` each batch's answers; ``progress`` hears of every batch."""
     call = _model_call(model, method, quiet=progress is not None)
     if progress is not None:
         progress.start([len(indices) for indices in plan], model)
     try:
         for indices in plan:
-            computed = list(call([batch[i] for i in indices]))
-            wrote = False
-            for position, answer in zip(indices, computed, strict=True):
-                if position >= len(missing):
-                    continue  # padding
-                i = missing[position]
-                answers[i] = answer
-                if keys[i] is not None:
-                    table[keys[i]] = answer
-                    wrote = True
-            if wrote:
-                table.commit()
+            store(indices, list(call([batch[i] for i in indices])))
             if progress is not None:
                 progress.batch_done()
     finally:
         if progress is not None:
             progress.close()
-    return answers
+
+
+def _store_batch(answers: list, keys: list[str | None], table: Any | None, targets: list[int | None], computed: list) -> None:
+    """Put one batch's answers at ``targets`` (None: padding, dropped) and in the cache, committed once."""
+    wrote = False
+    for target, answer in zip(targets, computed, strict=True):
+        if target is None:
+            continue  # padding
+        answers[target] = answer
+        if keys[target] is not None:
+            table[keys[target]] = answer
+            wrote = True
+    if wrote:
+        table.commit()
 
 
 def _model_call(model: Any, method: str, quiet: bool):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from macro_bench import protocol
-from macro_bench.lm_eval_adapter.bridge import check_lm_eval
+from macro_bench.lm_eval_adapter import bridge as lm_eval_bridge
 from macro_bench.datasets import get_dataset
 from macro_bench.languages import get_language
 from macro_bench.options import Options
@@ -43,7 +43,7 @@ def load_documents(**metadata: Any):
                 f"task metadata lacks {key!r}; macro-bench task YAMLs must set it "
                 "(regenerate them with `python -m macro_bench.task_configs`)"
             )
-    check_lm_eval()
+    lm_eval_bridge.check_lm_eval()
     Options.from_metadata(metadata)
     dataset = get_dataset(metadata[DATASET_KEY])
     language = metadata[LANGUAGE_KEY]

@@ -37,6 +37,8 @@ from macro_bench.language_id import identify
 from macro_bench.metrics.document import gate_flags
 from macro_bench.metrics.gate_registry import GATES
 from macro_bench.metrics.gates import NOT_AN_EDIT_THRESHOLD, copies_other_field, kept_share
+from macro_bench.protocol import PROTOCOL_VERSION
+from macro_bench.record import Record
 
 REPO = Path(__file__).resolve().parents[1]
 LABELLED = REPO / "benchmarks" / "gate_labels" / "labelled.jsonl"
@@ -70,7 +72,7 @@ class Judged:
 
 
 def judge(record: dict, label: str | None = None, fired_then: list[str] | None = None) -> Judged:
-    flags = gate_flags(record)
+    flags = gate_flags(Record.from_dict(record))
     fired = tuple(gate for gate in GATES if flags[gate])
     original, counterfactual = record["original"], record["counterfactual"] or ""
     context = record.get("context", {}).values()
@@ -100,7 +102,8 @@ def cad_records(path: Path = CAD) -> list[dict]:
         generation = " " + row["revised_hypothesis"]
         labels = list(xnli.labels)
         records.append({
-            "protocol": "cad", "dataset": "xnli", "language": "eng_Latn", "doc_key": f"cad-line-{number}",
+            # Judged as a record of this protocol (its gates), though no model made it.
+            "protocol": PROTOCOL_VERSION, "dataset": "xnli", "language": "eng_Latn", "doc_key": f"cad-line-{number}",
             "original": row["hypothesis"], "context": {"premise": row["premise"]}, "gold_label": row["label"],
             # A model that predicted the original label and flips to the revised one.
             "model_label_logliks": [0.0 if label == row["label"] else -5.0 for label in labels],
@@ -110,6 +113,7 @@ def cad_records(path: Path = CAD) -> list[dict]:
             "generation_tokens": len(generation.split()), "max_gen_toks": 256,
             "counterfactual": extract_counterfactual(generation, row["hypothesis"], instruction=instruction),
             "label_logliks_counterfactual": [0.0 if label == row["revised_label"] else -5.0 for label in labels],
+            "language_identified": None, "interventions": None, "fluency": None,
         })
     identified = identify([record["counterfactual"] or "" for record in records])
     for record, identification in zip(records, identified, strict=True):

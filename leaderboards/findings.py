@@ -51,6 +51,7 @@ from macro_bench.datasets import get_dataset
 from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.metrics.gate_registry import GATES
 from macro_bench.protocol import PROTOCOL_VERSION
+from macro_bench.record import Record
 from macro_bench.tokenization import comparable_token_texts
 
 
@@ -69,14 +70,14 @@ def outside_script(language: str, text: str | None) -> bool | None:
     return not regex.search(rf"\p{{Script={script}}}", text)
 
 
-def ends_before_generation_end(record: dict) -> bool:
+def ends_before_generation_end(record: Record) -> bool:
     """Whether x' is followed, in the raw generation, by more than quotes, markup and spaces.
 
     The truncation gate fires when the generation reached the token limit, whether or not x'
     itself was cut: a model that completes x' and then keeps talking (a base model's list)
     trips it too. Such an x' appears verbatim in the generation with text after it.
     """
-    generation, counterfactual = record.get("generation") or "", record["counterfactual"] or ""
+    generation, counterfactual = record.generation, record.counterfactual or ""
     at = generation.replace("\r\n", "\n").rfind(counterfactual)
     if not counterfactual or at < 0:
         return False
@@ -95,16 +96,15 @@ def model_names(board: Path) -> dict[str, str]:
     return parse_overrides([lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "--model-name"], "--model-name", "SHOWN")
 
 
-def records(samples_file: Path) -> list[dict]:
-    """The protocol-2 record of each document (the first line of each doc_key) of a samples file."""
+def records(samples_file: Path) -> list[Record]:
+    """The record of each document (the first line of each doc_key) of a samples file."""
     seen, out = set(), []
     for line in samples_file.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
-        sample = json.loads(line)
-        record = json.loads(sample["filtered_resps"][0])
-        if record["doc_key"] not in seen:
-            seen.add(record["doc_key"])
+        record = Record.from_json(json.loads(line)["filtered_resps"][0])
+        if record.doc_key not in seen:
+            seen.add(record.doc_key)
             out.append(record)
     return out
 
@@ -134,14 +134,14 @@ def main() -> None:
     problems = Problems()
     runs = load_runs([args.board / "runs"], problems)
     names = display_names(runs.models, model_names(args.board), problems)
-    by_cell: dict[tuple[str, str], list[tuple[str, dict, dict, dict]]] = defaultdict(list)
+    by_cell: dict[tuple[str, str], list[tuple[str, Record, dict, dict]]] = defaultdict(list)
     for run in runs.task_runs.itertuples():
         for record in records(Path(run.samples_file)):
             by_cell[names.get(run.model, run.model), run.dataset].append(
                 (run.language, record, gate_flags(record), derive_metrics(record))
             )
 
-    recorded = sorted({record["protocol"] for cell in by_cell.values() for _, record, _, _ in cell})
+    recorded = sorted({record.protocol for cell in by_cell.values() for _, record, _, _ in cell})
     if recorded != [PROTOCOL_VERSION]:
         # The gates are re-derived with this checkout's code; a board made under another
         # protocol was gated differently when it ran, so its logged metrics differ.
@@ -170,7 +170,7 @@ def main() -> None:
         truncation_only = [record for _, record, flags, _ in cell
                            if flags["flip"] and fired_gates(flags) == ["truncated"]]
         if truncation_only:
-            kept = [kept_share(record["original"], record["counterfactual"]) for record in truncation_only]
+            kept = [kept_share(record.original, record.counterfactual) for record in truncation_only]
             complete = sum(ends_before_generation_end(record) for record in truncation_only)
             print(f"{'':24} {'':8} flips stopped by truncation alone: {len(truncation_only)}, keeping a median "
                   f"{statistics.median(kept):.0%} of x (max {max(kept):.0%}); x' ends before the cut in {complete}")
@@ -190,19 +190,19 @@ def main() -> None:
         for language, record, flags, values in cell:
             if not flags["valid"]:
                 continue
-            kind = edit_type(record["original"], record["counterfactual"])
+            kind = edit_type(record.original, record.counterfactual)
             total[kind] += 1
-            print(f"\n{model} | {dataset} {language} | doc {record['doc_key']} | {kind} | keeps "
-                  f"{kept_share(record['original'], record['counterfactual']):.0%} of x | minimality "
+            print(f"\n{model} | {dataset} {language} | doc {record.doc_key} | {kind} | keeps "
+                  f"{kept_share(record.original, record.counterfactual):.0%} of x | minimality "
                   f"{values['minimality']:.3f} | target {'hit' if flags['target'] else 'missed'}")
-            print(f"  x : {record['original']}")
-            print(f"  x': {record['counterfactual']}")
+            print(f"  x : {record.original}")
+            print(f"  x': {record.counterfactual}")
     print(f"\nvalid counterfactuals in all: {sum(total.values())} ({', '.join(f'{k} {v}' for k, v in total.most_common()) or 'none'})")
 
     print("\n## 5. The language gate's blind spot: no letter in the document's script, not flagged as confused")
     for (model, dataset), cell in sorted(by_cell.items()):
         missed = [(language, flags) for language, record, flags, _ in cell
-                  if outside_script(language, record["counterfactual"]) and not flags.get("language_confused")]
+                  if outside_script(language, record.counterfactual) and not flags.get("language_confused")]
         otherwise_valid = sum(flags["flip"] and not any(flags.get(g) for g in GATES) for _, flags in missed)
         languages = Counter(language for language, _ in missed)
         print(f"{model:24} {dataset:8} {len(missed):>3} of {len(cell)} documents "

@@ -56,6 +56,7 @@ from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.validity import as_logged, predict
 from macro_bench.options import Options
 from macro_bench.progress import GenerationProgress
+from macro_bench.record import Record
 from macro_bench.signature import signature
 from macro_bench.tokenization import comparable_token_texts, remove_tokens, tokenize
 from macro_bench.wording import plural
@@ -253,7 +254,7 @@ class SecondPass(Filter):
             record = document.record
             record["interventions"] = None
             record["fluency"] = None
-            if not gate_flags(record)["valid"]:
+            if not gate_flags(Record.from_dict(record))["valid"]:
                 continue
             original = record["original"]
             tokens = tokenize(original)
@@ -338,7 +339,7 @@ class SecondPass(Filter):
         # lm-eval averages each metric over the documents that have it; record how many
         # (over all data-parallel ranks: lm-eval reports rank 0's task configuration).
         metadata["documents_per_metric"] = dict(data_parallel.sum_over_ranks(
-            lm, Counter(name for document in documents for name in derive_metrics(document.record))
+            lm, Counter(name for document in documents for name in derive_metrics(Record.from_dict(document.record)))
         ))
         log.info("macro-bench %s: %s", task_name, metadata["signature"])
         return _filtered_responses(task, resps, {document.doc_id: document.record for document in documents})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pandas as pd
 
@@ -11,6 +12,7 @@ from macro_bench.aggregate.examples import STRATA, Example, read_records, select
 from macro_bench.aggregate.pipeline import make_leaderboard
 from macro_bench.aggregate.leaderboard import Settings
 from macro_bench.aggregate.problems import Problems
+from tests.records import make_record
 from tests.test_aggregate_fixtures import synthetic_documents, write_lm_eval_run
 
 
@@ -87,23 +89,24 @@ def test_labels_are_named_from_the_requests_only_when_they_match_the_record():
 
     sample = {"arguments": {f"gen_args_{i}": {"arg_0": "ctx", "arg_1": f" {name}"} for i, name in enumerate(["a", "b", "c"])}}
     assert label_names(sample) == ["a", "b", "c"]
-    record = {"model_label_logliks": [-1, -5, -5], "prediction_original": "a", "target_label": "b",
-              "label_logliks_counterfactual": [-5, -5, float("nan")]}
+    # A dataset this version does not know: its labels are named from the requests only.
+    record = make_record(dataset="unknown", model_label_logliks=[-1, -5, -5], prediction_original="a", target_label="b",
+                         label_logliks_counterfactual=[-5, -5, "nan"])
     flags = {"target": 0.0}
     # Labels 0 and 1 tie at -5 and NaN counts as -inf: the lowest index wins.
     assert _prediction_after(record, flags, ["a", "b", "c"]) == "a"
-    record["label_logliks_counterfactual"] = [-5, -6, -1]
+    record = replace(record, label_logliks_counterfactual=[-5, -6, -1])
     assert _prediction_after(record, flags, ["a", "b", "c"]) == "c"
     # Choices that are whole sentences (not label names) are not used.
     assert _prediction_after(record, flags, ["x, right? Yes", "x, right? Also", "x, right? No"]) == (
         "label #2 (neither the prediction nor the target)")
-    assert _prediction_after({**record, "label_logliks_counterfactual": None}, flags, []) == "(not classified: no counterfactual)"
+    assert _prediction_after(replace(record, label_logliks_counterfactual=None), flags, []) == "(not classified: no counterfactual)"
     # A macro-bench dataset's own labels name them, whatever the requests look like (the XNLI
     # board showed "label #2" for contradiction before).
-    xnli = {**record, "dataset": "xnli", "prediction_original": "entailment", "target_label": "neutral"}
+    xnli = replace(record, dataset="xnli", prediction_original="entailment", target_label="neutral")
     assert _prediction_after(xnli, flags, ["x, right? Yes", "x, right? Also", "x, right? No"]) == "contradiction"
     # ... but not when they disagree with the record's own prediction.
-    assert _prediction_after({**xnli, "prediction_original": "neutral"}, flags, []) == "label #2 (neither the prediction nor the target)"
+    assert _prediction_after(replace(xnli, prediction_original="neutral"), flags, []) == "label #2 (neither the prediction nor the target)"
 
 
 def test_a_garbage_record_is_reported_not_fatal(tmp_path):

@@ -164,6 +164,7 @@ def _record(dataset: str, language: str, row, text: str) -> dict:
         "language": language,
         "doc_key": key,
         "original": text,
+        "context": {},
         "gold_label": LABELS[key % len(LABELS)] if row.accuracy == 1 else LABELS[(key + 1) % len(LABELS)],
         "model_label_logliks": _logliks(predicted),
         "prediction_original": LABELS[predicted],
@@ -174,7 +175,8 @@ def _record(dataset: str, language: str, row, text: str) -> dict:
         "max_gen_toks": 256,
         "counterfactual": counterfactual,
         "label_logliks_counterfactual": after,
-        "language_identified": None if np.isnan(row.language_confusion_rate) else ["en" if row.language_confusion_rate else "xx", 0.9],
+        "language_identified": (None if np.isnan(row.language_confusion_rate)
+                                else {"label": "en" if row.language_confusion_rate else "xx", "confidence": 0.9}),
         "interventions": None,
         "fluency": None,
     }

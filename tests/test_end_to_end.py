@@ -24,6 +24,7 @@ from scipy.stats import spearmanr
 from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench import protocol
 from macro_bench.metrics.document import derive_metrics
+from macro_bench.record import Record
 from macro_bench.metrics.registry import NAMES
 
 from .scripted_lm import KEYWORDS, LABELS, ScriptedLM
@@ -162,7 +163,7 @@ def _check(results: dict, samples: dict, expected: dict) -> None:
             measured = {name: sample[name] for name in NAMES if name in sample}
             assert measured == pytest.approx(values, abs=1e-9), (task, index_id)
             # Every value is derived from the logged record alone.
-            assert derive_metrics(record) == pytest.approx(measured, abs=1e-12)
+            assert derive_metrics(Record.from_dict(record)) == pytest.approx(measured, abs=1e-12)
             assert record["max_gen_toks"] == MAX_GEN_TOKS
         reported = {key.split(",")[0]: value for key, value in results["results"][task].items()
                     if key.endswith(",macro") and "_stderr" not in key}

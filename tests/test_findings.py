@@ -11,6 +11,8 @@ import pytest
 
 from macro_bench.protocol import PROTOCOL_VERSION
 
+from .records import make_record
+
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("findings", REPO / "leaderboards" / "findings.py")
 findings = importlib.util.module_from_spec(_spec)
@@ -56,7 +58,7 @@ def test_outside_script_by_hand(language, text, expected):
     ],
 )
 def test_ends_before_generation_end_by_hand(generation, counterfactual, expected):
-    record = {"generation": generation, "counterfactual": counterfactual}
+    record = make_record(generation=generation, counterfactual=counterfactual)
     assert findings.ends_before_generation_end(record) is expected
 
 
@@ -79,7 +81,7 @@ def test_counts_agree_with_the_metric_values_the_runs_logged(board, monkeypatch,
     runs = load_runs([board.relative_to(REPO) / "runs"], Problems(echo=False))
     names = display_names(runs.models, findings.model_names(board), Problems(echo=False))
     documents = runs.documents.assign(model=runs.documents["model"].replace(names))
-    protocols = {findings.records(Path(path))[0]["protocol"] for path in runs.task_runs["samples_file"]}
+    protocols = {findings.records(Path(path))[0].protocol for path in runs.task_runs["samples_file"]}
     if protocols != {PROTOCOL_VERSION}:
         # A board of an older protocol: the script says its gate counts are this protocol's.
         assert out.startswith(f"NOTE: records of protocol {', '.join(sorted(protocols))} judged with protocol {PROTOCOL_VERSION}")

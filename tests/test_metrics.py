@@ -23,6 +23,8 @@ from macro_bench.metrics import (
 )
 from macro_bench.tokenization import TOKENIZER_SIGNATURE, comparable_token_texts, tokenize
 
+from .records import make_record
+
 any_char = st.one_of(st.characters(exclude_categories=()), st.characters(categories=["Cs"]))
 any_text = st.text(alphabet=any_char, max_size=40)
 small_vocabulary_tokens = st.lists(st.sampled_from("abcde"), max_size=12)
@@ -216,13 +218,8 @@ def test_predict_never_returns_nan(logliks: list[float]) -> None:
 
 
 def _record(generation_tokens, max_gen_toks, generation=" The dog sat on the", counterfactual="The dog sat on the"):
-    return {
-        "dataset": "sib200", "language": "eng_Latn", "original": "The cat sat on the mat .", "counterfactual": counterfactual,
-        "generation": generation, "prediction_original": "science/technology", "context": {},
-        "instruction": "Edit the text.", "generation_tokens": generation_tokens, "max_gen_toks": max_gen_toks,
-        "language_identified": {"label": "en", "confidence": 0.9}, "model_label_logliks": [0.0] + [-9.0] * 6,
-        "label_logliks_counterfactual": [-9.0, 0.0] + [-9.0] * 5, "target_label": "travel", "gold_label": "travel",
-    }
+    return make_record(generation=generation, counterfactual=counterfactual, generation_tokens=generation_tokens,
+                       max_gen_toks=max_gen_toks)
 
 
 @pytest.mark.parametrize(

@@ -81,12 +81,13 @@ def test_stored_demo_table_is_what_todays_metrics_make_of_its_documents():
     from collections import defaultdict
 
     from macro_bench.metrics.document import derive_metrics
+    from macro_bench.record import Record
 
     example = _readme_example()
     stored = json.loads(example.STORED.read_text(encoding="utf-8"))
     values: dict[tuple[str, str], list[float]] = defaultdict(list)
     for document in stored["records"]:
-        for metric, value in derive_metrics(document["record"]).items():
+        for metric, value in derive_metrics(Record.from_dict(document["record"])).items():
             values[metric, document["record"]["language"]].append(value)
     table = [line for line in stored["summary"].splitlines() if line.startswith("|")]
     languages = [cell.strip() for cell in table[0].split("|")[2:-1]]

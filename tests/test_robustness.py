@@ -45,6 +45,7 @@ from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench import interventions, protocol
 from macro_bench.data import LABELS, Sib200DataError
 from macro_bench.metrics.document import derive_metrics
+from macro_bench.record import Record
 from macro_bench.metrics.fluency import FLUENCY_CLIP
 from macro_bench.metrics.gates import is_empty
 from macro_bench.metrics.registry import BY_NAME, NAMES
@@ -472,7 +473,7 @@ def _assert_document_in_range(sample: dict) -> None:
     for name, value in values.items():
         assert isinstance(value, float) and math.isfinite(value), (where, name, value)
         assert _in_document_range(name, value), (where, name, value)
-    assert derive_metrics(record) == values, where
+    assert derive_metrics(Record.from_dict(record)) == values, where
     assert not re.search("[\ud800-\udfff]", record["generation"]), where
 
     # Populations (the registry's card): who has which metric.

@@ -12,7 +12,8 @@ cell runs out. So every cell shows a valid output if it has one and each failure
 Gates are read from the document's metric values in the samples file, which
 :func:`macro_bench.metrics.document.derive_metrics` writes from the gates one to one
 (1.0: the gate fired, 0.0: it did not, absent: undefined), so no model or task code is
-needed here. The texts come from the document's record (``filtered_resps[0]``), re-read
+needed here. The texts come from the document's record (``filtered_resps[0]``, a
+:class:`macro_bench.record.Record`; one that does not load is shown without its texts), re-read
 for the chosen documents only. The record stores label log-likelihoods, not names; the
 label names are the record's dataset's labels (:func:`macro_bench.datasets.get_dataset`),
 else the continuations of the task's own classification requests (the sample's
@@ -41,6 +42,7 @@ from rapidfuzz.distance import Levenshtein
 from macro_bench.aggregate.problems import Problems
 from macro_bench.metrics.gate_registry import GATE_METRICS, GATES
 from macro_bench.metrics.validity import predict
+from macro_bench.record import Record
 from macro_bench.tokenization import comparable_token_texts, tokenize
 
 # The per-document metric that records each flag (derive_metrics' mapping).
@@ -171,30 +173,30 @@ def _dataset_labels(name) -> list[str]:
         return []
 
 
-def _prediction_after(record: dict, flags: dict[str, float], choices: list[str]) -> str:
+def _prediction_after(record: Record, flags: dict[str, float], choices: list[str]) -> str:
     """M's label for x' (see the module docstring for how labels are named)."""
-    logliks = record.get("label_logliks_counterfactual")
+    logliks = record.label_logliks_counterfactual
     if not logliks:
         return "(not classified: no counterfactual)"
     after = predict(logliks)[0]
-    before = predict(record["model_label_logliks"])[0]
-    for names in (_dataset_labels(record.get("dataset")), choices):
-        if len(names) == len(logliks) and names[before] == str(record["prediction_original"]):
+    before = predict(record.model_label_logliks)[0]
+    for names in (_dataset_labels(record.dataset), choices):
+        if len(names) == len(logliks) and names[before] == record.prediction_original:
             return names[after]
     if flags["target"] == 1.0:
-        return str(record["target_label"])
+        return record.target_label
     if after == before:
-        return str(record["prediction_original"])
+        return record.prediction_original
     return f"label #{after} (neither the prediction nor the target)"
 
 
-def _example(record: dict, choices: list[str], doc_key: str, stratum: str, flags: dict[str, float], minimality: float) -> Example:
-    original, counterfactual = str(record["original"]), record.get("counterfactual")
+def _example(record: Record, choices: list[str], doc_key: str, stratum: str, flags: dict[str, float], minimality: float) -> Example:
+    original, counterfactual = record.original, record.counterfactual
     if counterfactual is None:
         segments_x, segments_cf = [(original, False)], None
     else:
-        segments_x, segments_cf = word_diff(original, str(counterfactual))
-    generation = str(record.get("generation") or "")
+        segments_x, segments_cf = word_diff(original, counterfactual)
+    generation = record.generation
     if len(generation) > GENERATION_SHOWN_AT_MOST:
         generation = generation[:GENERATION_SHOWN_AT_MOST] + f" [... {len(generation) - GENERATION_SHOWN_AT_MOST} more characters]"
     return Example(
@@ -204,16 +206,16 @@ def _example(record: dict, choices: list[str], doc_key: str, stratum: str, flags
         original=segments_x,
         counterfactual=segments_cf,
         generation=generation,
-        prediction_before=str(record["prediction_original"]),
+        prediction_before=record.prediction_original,
         prediction_after=_prediction_after(record, flags, choices),
-        target=str(record["target_label"]),
+        target=record.target_label,
         minimality=minimality,
     )
 
 
-def read_records(path: Path, rows: set[int]) -> dict[int, tuple[dict, list[str]] | str]:
+def read_records(path: Path, rows: set[int]) -> dict[int, tuple[Record, list[str]] | str]:
     """(record, label names) of the given non-empty-line positions of a samples file (an error text where unreadable)."""
-    found: dict[int, tuple[dict, list[str]] | str] = {}
+    found: dict[int, tuple[Record, list[str]] | str] = {}
     position = -1
     with path.open(encoding="utf-8", errors="replace") as handle:
         for line in handle:
@@ -224,10 +226,7 @@ def read_records(path: Path, rows: set[int]) -> dict[int, tuple[dict, list[str]]
                 continue
             try:
                 sample = json.loads(line)
-                record = json.loads(sample["filtered_resps"][0])
-                if not isinstance(record, dict):
-                    raise TypeError(f"a {type(record).__name__}, not an object")
-                found[position] = (record, label_names(sample))
+                found[position] = (Record.from_json(sample["filtered_resps"][0]), label_names(sample))
             except (ValueError, TypeError, KeyError, IndexError) as err:
                 found[position] = f"no readable record in filtered_resps[0] ({type(err).__name__}: {err})"
     return found
@@ -256,11 +255,8 @@ def collect(
             flags = _flags(row)
             found = records.get(int(row.row), "the samples file could not be read again")
             if isinstance(found, tuple):
-                try:
-                    shown.append(_example(*found, str(row.doc_key), stratum, flags, float(row.minimality)))
-                    continue
-                except (KeyError, TypeError, ValueError, IndexError) as err:
-                    found = f"the record lacks a field the examples view needs ({type(err).__name__}: {err})"
+                shown.append(_example(*found, str(row.doc_key), stratum, flags, float(row.minimality)))
+                continue
             problems.warn(f"{path}: document {row.doc_key}: {found}; shown without its texts")
             shown.append(Example(doc_key=str(row.doc_key), picked_as=stratum, flags=flags, problem=found))
         examples[(model, language)] = shown

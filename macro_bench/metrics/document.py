@@ -16,10 +16,7 @@ populations are the entries of :data:`macro_bench.metrics.gate_registry.GATE_REG
 
 from __future__ import annotations
 
-import json
-
 from macro_bench.datasets import get_dataset
-from macro_bench.language_id import Identification
 from macro_bench.languages import get_language
 from macro_bench.metrics.faithfulness import faithfulness
 from macro_bench.metrics.fluency import log_perplexity_ratio
@@ -28,51 +25,50 @@ from macro_bench.metrics.gates import is_empty
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.similarity import similarity
 from macro_bench.metrics.validity import predict
+from macro_bench.record import Record
 
 _MINIMALITY = Minimality()
 
 
-def reference_prediction(record: dict) -> tuple[int, list[float]]:
+def reference_prediction(record: Record) -> tuple[int, list[float]]:
     """The prediction on x that validity and faithfulness compare against: the judge's if any, else M's."""
-    return predict(record.get("judge_label_logliks") or record["model_label_logliks"])
+    return predict(record.judge_label_logliks or record.model_label_logliks)
 
 
-def gate_flags(record: dict) -> dict[str, bool | None]:
+def gate_flags(record: Record) -> dict[str, bool | None]:
     """Every gate's verdict, ``flip``, ``label_insertion`` and ``valid`` for one record."""
-    dataset = get_dataset(record["dataset"])
-    generated_tokens = record.get("generation_tokens")
-    limit = record["max_gen_toks"]
-    identified = record["language_identified"]
+    dataset = get_dataset(record.dataset)
+    generated_tokens, limit = record.generation_tokens, record.max_gen_toks
     evidence = Evidence(
-        original=record["original"],
-        counterfactual=record["counterfactual"],
-        generation=record["generation"],
+        original=record.original,
+        counterfactual=record.counterfactual,
+        generation=record.generation,
         at_limit=None if generated_tokens is None else generated_tokens >= limit - truncation_slack(limit),
-        other_fields=tuple(record.get("context", {}).values()),
-        language=record["language"],
-        language_identified=None if identified is None else Identification(**identified),
-        label_words=dataset.label_words(record["language"]),
+        other_fields=tuple((record.context or {}).values()),
+        language=record.language,
+        language_identified=record.language_identified,
+        label_words=dataset.label_words(record.language),
         instruction_wording=dataset.instruction_wording(
-            record["prediction_original"], record["target_label"], get_language(record["language"]).name
+            record.prediction_original, record.target_label, get_language(record.language).name
         ),
     )
     flags: dict[str, bool | None] = {gate.name: gate.verdict(evidence) for gate in GATE_REGISTRY}
     if is_empty(evidence.counterfactual):
         flags.update(flip=False, target=False, valid=False)
         return flags
-    counterfactual_prediction = predict(record["label_logliks_counterfactual"])[0]
+    counterfactual_prediction = predict(record.label_logliks_counterfactual)[0]
     flags["flip"] = counterfactual_prediction != reference_prediction(record)[0]
-    flags["target"] = dataset.labels[counterfactual_prediction] == record["target_label"]
+    flags["target"] = dataset.labels[counterfactual_prediction] == record.target_label
     flags["valid"] = flags["flip"] and not any(flags[gate] for gate in GATES)
     return flags
 
 
-def derive_metrics(record: dict) -> dict[str, float]:
+def derive_metrics(record: Record) -> dict[str, float]:
     """The per-document metric values of one record (see the module docstring)."""
-    labels = get_dataset(record["dataset"]).labels
+    labels = get_dataset(record.dataset).labels
     flags = gate_flags(record)
     values = {
-        "accuracy": float(labels[predict(record["model_label_logliks"])[0]] == record["gold_label"]),
+        "accuracy": float(labels[predict(record.model_label_logliks)[0]] == record.gold_label),
         "flip_rate": float(flags["flip"]),
         "target_rate": float(flags["target"]),
         "valid_rate": float(flags["valid"]),
@@ -87,31 +83,28 @@ def derive_metrics(record: dict) -> dict[str, float]:
     if not flags["valid"]:
         return values
 
-    original, counterfactual = record["original"], record["counterfactual"]
+    original, counterfactual = record.original, record.counterfactual
     minimality = _MINIMALITY(original, counterfactual).score
     values["minimality"] = minimality
     values["score"] = 1.0 - minimality
     values["similarity"] = similarity(original, counterfactual)
-    measured = record.get("fluency")
-    if measured and measured["loglik_original"] is not None and measured["loglik_counterfactual"] is not None:
+    fluency = record.fluency
+    if fluency and fluency.loglik_original is not None and fluency.loglik_counterfactual is not None:
         ratio = log_perplexity_ratio(
-            measured["loglik_original"],
-            measured["tokens_original"],
-            measured["loglik_counterfactual"],
-            measured["tokens_counterfactual"],
+            fluency.loglik_original, fluency.tokens_original, fluency.loglik_counterfactual, fluency.tokens_counterfactual
         )
         if ratio is not None:
             values["fluency"] = ratio
-    if record.get("interventions"):
+    if record.interventions:
         reference_label, reference_probs = reference_prediction(record)
         scores = {}
-        for name, metric in (("explanation", "faithfulness"), ("random", "faithfulness_random")):
-            measured = record["interventions"][name]
+        measured_sets = (record.interventions.explanation, record.interventions.random)
+        for measured, metric in zip(measured_sets, ("faithfulness", "faithfulness_random"), strict=True):
             before = reference_probs[reference_label]
             scores[metric] = faithfulness(
-                [frozenset(deleted) for deleted in measured["deletions"]],
-                [before - after for after in measured["prob_after"]],
-                frozenset(measured["explanation"]),
+                [frozenset(deleted) for deleted in measured.deletions],
+                [before - after for after in measured.prob_after],
+                frozenset(measured.explanation),
             )
         if scores["faithfulness"] is not None:
             values["faithfulness"] = scores["faithfulness"]
@@ -123,4 +116,4 @@ def derive_metrics(record: dict) -> dict[str, float]:
 
 def process_results(doc: dict, results: list) -> dict[str, float]:
     """lm-eval ``process_results``: ``results[0]`` is the record the second pass logged."""
-    return derive_metrics(json.loads(results[0]))
+    return derive_metrics(Record.from_json(results[0]))

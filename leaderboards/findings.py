@@ -3,9 +3,10 @@
     python leaderboards/findings.py leaderboards/sib200_xnli_cpu
 
 Reads the board's runs (the newest run of each model x task, as the leaderboard does) and
-its ``leaderboard.args`` (for ``--model-name``), re-derives every document's gates from its
-logged record with :func:`macro_bench.metrics.document.gate_flags` (the same function the
-task used), and prints, per model x dataset:
+its ``leaderboard.args`` (for ``--model-name``, through :mod:`macro_bench.aggregate.board`),
+re-derives every document's gates from its logged record with
+:func:`macro_bench.metrics.document.gate_flags` (the same function the task used), and
+prints, per model x dataset:
 
 1. accuracy against chance (1 / number of labels) with a two-sided binomial test, because
    a model at chance has no decision worth explaining;
@@ -28,7 +29,10 @@ task used), and prints, per model x dataset:
    loading, both passes and the extra models), per model, with the slowest and fastest task.
 
 Nothing here is a new metric: the leaderboard reports the rates; this script prints the
-counts and tests the README's sentences quote.
+counts and tests the README's sentences quote. Each section is a list of rows (:class:`Findings`);
+``--json`` prints them as one JSON object, which tests/test_findings.py reads.
+
+    python leaderboards/findings.py leaderboards/sib200_xnli_cpu --json
 """
 
 from __future__ import annotations
@@ -37,14 +41,15 @@ import argparse
 import json
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import regex
 from rapidfuzz.distance import Levenshtein
 from scipy.stats import binomtest
 
+from macro_bench.aggregate.board import Board
 from macro_bench.aggregate.loading import load_runs
-from macro_bench.aggregate.model_family import parse_overrides
 from macro_bench.aggregate.pipeline import display_names
 from macro_bench.aggregate.problems import Problems
 from macro_bench.datasets import get_dataset
@@ -89,13 +94,6 @@ def fired_gates(flags: dict) -> list[str]:
     return [gate for gate in GATES if flags.get(gate)]
 
 
-def model_names(board: Path) -> dict[str, str]:
-    """``--model-name RECORDED=SHOWN`` pairs of the board's leaderboard.args."""
-    lines = [line.strip() for line in (board / "leaderboard.args").read_text(encoding="utf-8").splitlines()]
-    lines = [line for line in lines if line and not line.startswith("#")]
-    return parse_overrides([lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "--model-name"], "--model-name", "SHOWN")
-
-
 def records(samples_file: Path) -> list[Record]:
     """The record of each document (the first line of each doc_key) of a samples file."""
     seen, out = set(), []
@@ -126,97 +124,297 @@ def kept_share(original: str, counterfactual: str) -> float:
     return kept / len(source) if source else 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("board", type=Path)
-    args = parser.parse_args()
+@dataclass(frozen=True)
+class Document:
+    """One document of a model x dataset cell, with the gates and metric values re-derived from its record."""
 
-    problems = Problems()
-    runs = load_runs([args.board / "runs"], problems)
-    names = display_names(runs.models, model_names(args.board), problems)
-    by_cell: dict[tuple[str, str], list[tuple[str, Record, dict, dict]]] = defaultdict(list)
-    for run in runs.task_runs.itertuples():
-        for record in records(Path(run.samples_file)):
-            by_cell[names.get(run.model, run.model), run.dataset].append(
-                (run.language, record, gate_flags(record), derive_metrics(record))
-            )
+    language: str
+    record: Record
+    flags: dict
+    values: dict
 
-    recorded = sorted({record.protocol for cell in by_cell.values() for _, record, _, _ in cell})
-    if recorded != [PROTOCOL_VERSION]:
-        # The gates are re-derived with this checkout's code; a board made under another
-        # protocol was gated differently when it ran, so its logged metrics differ.
-        print(f"NOTE: records of protocol {', '.join(recorded)} judged with protocol {PROTOCOL_VERSION}'s gates; "
-              "gate counts and valid counterfactuals differ from the metric values the runs logged\n")
 
-    print("## 1. Accuracy against chance (two-sided binomial test)")
-    print(f"{'model':24} {'dataset':8} {'docs':>5} {'correct':>8} {'accuracy':>9} {'chance':>7} {'p':>9}")
-    for (model, dataset), cell in sorted(by_cell.items()):
+# (model as shown, dataset) -> its documents.
+Cells = dict[tuple[str, str], list[Document]]
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    model: str
+    dataset: str
+    documents: int
+    correct: int
+    accuracy: float
+    chance: float
+    p_value: float  # two-sided binomial test against chance
+
+
+@dataclass(frozen=True)
+class TruncationAlone:
+    """The flips that the truncation gate alone stopped."""
+
+    flips: int
+    median_kept: float  # share of x that x' keeps
+    max_kept: float
+    ends_before_cut: int  # x' complete, the generation went on
+
+
+@dataclass(frozen=True)
+class Endings:
+    model: str
+    dataset: str
+    documents: int
+    flips: int
+    valid: int
+    gated: int
+    no_flip: int
+    stopped: dict[str, int]  # gate -> flips it fired on, most first
+    only_gate: dict[str, int]  # gate -> flips on which it was the only gate that fired, most first
+    truncation_alone: TruncationAlone | None
+
+
+@dataclass(frozen=True)
+class GateCount:
+    fired: int
+    judged: int  # documents with a defined verdict
+
+
+@dataclass(frozen=True)
+class GateCounts:
+    model: str
+    dataset: str
+    gates: dict[str, GateCount | None]  # in GATES order; None: no document has a defined verdict
+
+
+@dataclass(frozen=True)
+class ValidCounterfactual:
+    model: str
+    dataset: str
+    language: str
+    doc_key: int | str
+    edit_type: str
+    kept: float
+    minimality: float
+    target_hit: bool
+    original: str
+    counterfactual: str
+
+
+@dataclass(frozen=True)
+class BlindSpot:
+    """Outputs with letters but none in the document's script that the language gate did not flag."""
+
+    model: str
+    dataset: str
+    missed: int
+    documents: int
+    by_language: dict[str, int]
+    counted_valid: int  # flips no gate stopped
+
+
+@dataclass(frozen=True)
+class WallTime:
+    model: str
+    seconds: dict[str, float]  # task -> total_evaluation_time_seconds, in the runs' order
+
+
+@dataclass(frozen=True)
+class Findings:
+    protocols: list[str]  # the protocols the records were logged under
+    judged_with: str  # the protocol whose gates re-derived them
+    accuracy: list[Accuracy]
+    endings: list[Endings]
+    gates: list[GateCounts]
+    valid_counterfactuals: list[ValidCounterfactual]
+    blind_spots: list[BlindSpot]
+    wall_times: list[WallTime]
+
+
+def accuracy_against_chance(cells: Cells) -> list[Accuracy]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
         chance = 1 / len(get_dataset(dataset).labels)
-        correct = int(sum(values["accuracy"] for *_, values in cell))
-        p = binomtest(correct, len(cell), chance).pvalue
-        print(f"{model:24} {dataset:8} {len(cell):>5} {correct:>8} {correct / len(cell):>9.3f} {chance:>7.3f} {p:>9.2g}")
+        correct = int(sum(document.values["accuracy"] for document in cell))
+        rows.append(Accuracy(model, dataset, len(cell), correct, correct / len(cell), chance,
+                             float(binomtest(correct, len(cell), chance).pvalue)))
+    return rows
 
-    print("\n## 2. How the documents end, and which gates stopped the flips")
-    print(f"{'model':24} {'dataset':8} {'docs':>5} {'flips':>6} {'valid':>6} {'gated':>6} {'no flip':>8}   gates that fired on flips")
-    for (model, dataset), cell in sorted(by_cell.items()):
-        flips = [flags for _, _, flags, _ in cell if flags["flip"]]
+
+def _truncation_alone(cell: list[Document]) -> TruncationAlone | None:
+    stopped = [d.record for d in cell if d.flags["flip"] and fired_gates(d.flags) == ["truncated"]]
+    if not stopped:
+        return None
+    kept = [kept_share(record.original, record.counterfactual) for record in stopped]
+    return TruncationAlone(len(stopped), statistics.median(kept), max(kept),
+                           sum(ends_before_generation_end(record) for record in stopped))
+
+
+def how_documents_end(cells: Cells) -> list[Endings]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
+        flips = [d.flags for d in cell if d.flags["flip"]]
         valid = sum(flags["valid"] for flags in flips)
         stopped = Counter(gate for flags in flips for gate in fired_gates(flags))
         alone = Counter(fired[0] for flags in flips if len(fired := fired_gates(flags)) == 1)
-        listed = ", ".join(f"{gate} {count}" for gate, count in stopped.most_common()) or "none"
-        listed_alone = ", ".join(f"{gate} {count}" for gate, count in alone.most_common()) or "none"
-        print(f"{model:24} {dataset:8} {len(cell):>5} {len(flips):>6} {valid:>6} {len(flips) - valid:>6} "
-              f"{len(cell) - len(flips):>8}   {listed} (the only gate: {listed_alone})")
-        truncation_only = [record for _, record, flags, _ in cell
-                           if flags["flip"] and fired_gates(flags) == ["truncated"]]
-        if truncation_only:
-            kept = [kept_share(record.original, record.counterfactual) for record in truncation_only]
-            complete = sum(ends_before_generation_end(record) for record in truncation_only)
-            print(f"{'':24} {'':8} flips stopped by truncation alone: {len(truncation_only)}, keeping a median "
-                  f"{statistics.median(kept):.0%} of x (max {max(kept):.0%}); x' ends before the cut in {complete}")
+        rows.append(Endings(model, dataset, len(cell), len(flips), valid, len(flips) - valid, len(cell) - len(flips),
+                            dict(stopped.most_common()), dict(alone.most_common()), _truncation_alone(cell)))
+    return rows
 
-    print("\n## 3. Every gate over all documents (fired / judged; undefined verdicts are not judged)")
-    print(f"{'model':24} {'dataset':8} " + " ".join(f"{gate:>18}" for gate in GATES))
-    for (model, dataset), cell in sorted(by_cell.items()):
-        cells = []
+
+def gate_counts(cells: Cells) -> list[GateCounts]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
+        counts = {}
         for gate in GATES:
-            judged = [flags[gate] for _, _, flags, _ in cell if flags.get(gate) is not None]
-            cells.append(f"{sum(judged):>3}/{len(judged):<3} ({sum(judged) / len(judged):.0%})" if judged else "undefined")
-        print(f"{model:24} {dataset:8} " + " ".join(f"{c:>18}" for c in cells))
+            judged = [d.flags[gate] for d in cell if d.flags.get(gate) is not None]
+            counts[gate] = GateCount(sum(judged), len(judged)) if judged else None
+        rows.append(GateCounts(model, dataset, counts))
+    return rows
 
-    print("\n## 4. Every valid counterfactual")
-    total = Counter()
-    for (model, dataset), cell in sorted(by_cell.items()):
-        for language, record, flags, values in cell:
-            if not flags["valid"]:
-                continue
-            kind = edit_type(record.original, record.counterfactual)
-            total[kind] += 1
-            print(f"\n{model} | {dataset} {language} | doc {record.doc_key} | {kind} | keeps "
-                  f"{kept_share(record.original, record.counterfactual):.0%} of x | minimality "
-                  f"{values['minimality']:.3f} | target {'hit' if flags['target'] else 'missed'}")
-            print(f"  x : {record.original}")
-            print(f"  x': {record.counterfactual}")
-    print(f"\nvalid counterfactuals in all: {sum(total.values())} ({', '.join(f'{k} {v}' for k, v in total.most_common()) or 'none'})")
 
-    print("\n## 5. The language gate's blind spot: no letter in the document's script, not flagged as confused")
-    for (model, dataset), cell in sorted(by_cell.items()):
-        missed = [(language, flags) for language, record, flags, _ in cell
-                  if outside_script(language, record.counterfactual) and not flags.get("language_confused")]
-        otherwise_valid = sum(flags["flip"] and not any(flags.get(g) for g in GATES) for _, flags in missed)
-        languages = Counter(language for language, _ in missed)
-        print(f"{model:24} {dataset:8} {len(missed):>3} of {len(cell)} documents "
-              f"({', '.join(f'{k} {v}' for k, v in sorted(languages.items())) or 'none'}); counted valid: {otherwise_valid}")
+def valid_counterfactuals(cells: Cells) -> list[ValidCounterfactual]:
+    return [
+        ValidCounterfactual(model, dataset, d.language, d.record.doc_key,
+                            edit_type(d.record.original, d.record.counterfactual),
+                            kept_share(d.record.original, d.record.counterfactual), d.values["minimality"],
+                            bool(d.flags["target"]), d.record.original, d.record.counterfactual)
+        for (model, dataset), cell in sorted(cells.items()) for d in cell if d.flags["valid"]
+    ]
 
-    print("\n## 6. Wall time of the runs (lm-eval's total_evaluation_time_seconds)")
-    for model, group in runs.task_runs.groupby("model", sort=True):
-        seconds = {row.task: float(json.loads(Path(row.results_file).read_text(encoding="utf-8"))["total_evaluation_time_seconds"])
-                   for row in group.itertuples()}
-        slowest, fastest = max(seconds, key=seconds.get), min(seconds, key=seconds.get)
-        print(f"{names.get(model, model)}: {len(seconds)} runs, {sum(seconds.values()) / 60:.1f} min in all; "
-              f"slowest {slowest} {seconds[slowest]:.0f} s, fastest {fastest} {seconds[fastest]:.0f} s")
-        for task, value in sorted(seconds.items()):
-            print(f"  {task:28} {value:6.0f} s")
+
+def language_blind_spots(cells: Cells) -> list[BlindSpot]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
+        missed = [d for d in cell
+                  if outside_script(d.language, d.record.counterfactual) and not d.flags.get("language_confused")]
+        counted_valid = sum(d.flags["flip"] and not any(d.flags.get(g) for g in GATES) for d in missed)
+        languages = Counter(d.language for d in missed)
+        rows.append(BlindSpot(model, dataset, len(missed), len(cell), dict(sorted(languages.items())), counted_valid))
+    return rows
+
+
+def wall_times(task_runs, names: dict[str, str]) -> list[WallTime]:
+    """Per model (in the order of the recorded names), lm-eval's total_evaluation_time_seconds of each run."""
+    return [
+        WallTime(names.get(model, model), {
+            row.task: float(json.loads(Path(row.results_file).read_text(encoding="utf-8"))["total_evaluation_time_seconds"])
+            for row in group.itertuples()})
+        for model, group in task_runs.groupby("model", sort=True)
+    ]
+
+
+def collect(board: Board) -> Findings:
+    """The findings of a board, from the newest run of each model x task (as the leaderboard reads them)."""
+    problems = Problems()
+    runs = load_runs([board.root / board.runs], problems)
+    names = display_names(runs.models, board.model_names(), problems)
+    cells: Cells = defaultdict(list)
+    for run in runs.task_runs.itertuples():
+        for record in records(Path(run.samples_file)):
+            cells[names.get(run.model, run.model), run.dataset].append(
+                Document(run.language, record, gate_flags(record), derive_metrics(record)))
+    return Findings(
+        protocols=sorted({d.record.protocol for cell in cells.values() for d in cell}),
+        judged_with=PROTOCOL_VERSION,
+        accuracy=accuracy_against_chance(cells),
+        endings=how_documents_end(cells),
+        gates=gate_counts(cells),
+        valid_counterfactuals=valid_counterfactuals(cells),
+        blind_spots=language_blind_spots(cells),
+        wall_times=wall_times(runs.task_runs, names),
+    )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {count}" for key, count in counts.items()) or "none"
+
+
+def _accuracy_text(rows: list[Accuracy]) -> list[str]:
+    lines = ["## 1. Accuracy against chance (two-sided binomial test)",
+             f"{'model':24} {'dataset':8} {'docs':>5} {'correct':>8} {'accuracy':>9} {'chance':>7} {'p':>9}"]
+    for r in rows:
+        lines.append(f"{r.model:24} {r.dataset:8} {r.documents:>5} {r.correct:>8} {r.accuracy:>9.3f} {r.chance:>7.3f} "
+                     f"{r.p_value:>9.2g}")
+    return lines
+
+
+def _endings_text(rows: list[Endings]) -> list[str]:
+    lines = ["\n## 2. How the documents end, and which gates stopped the flips",
+             f"{'model':24} {'dataset':8} {'docs':>5} {'flips':>6} {'valid':>6} {'gated':>6} {'no flip':>8}   "
+             "gates that fired on flips"]
+    for r in rows:
+        lines.append(f"{r.model:24} {r.dataset:8} {r.documents:>5} {r.flips:>6} {r.valid:>6} {r.gated:>6} "
+                     f"{r.no_flip:>8}   {_counts(r.stopped)} (the only gate: {_counts(r.only_gate)})")
+        if (alone := r.truncation_alone) is not None:
+            lines.append(f"{'':24} {'':8} flips stopped by truncation alone: {alone.flips}, keeping a median "
+                         f"{alone.median_kept:.0%} of x (max {alone.max_kept:.0%}); x' ends before the cut in "
+                         f"{alone.ends_before_cut}")
+    return lines
+
+
+def _gates_text(rows: list[GateCounts]) -> list[str]:
+    lines = ["\n## 3. Every gate over all documents (fired / judged; undefined verdicts are not judged)",
+             f"{'model':24} {'dataset':8} " + " ".join(f"{gate:>18}" for gate in GATES)]
+    for r in rows:
+        cells = [f"{c.fired:>3}/{c.judged:<3} ({c.fired / c.judged:.0%})" if c else "undefined" for c in r.gates.values()]
+        lines.append(f"{r.model:24} {r.dataset:8} " + " ".join(f"{c:>18}" for c in cells))
+    return lines
+
+
+def _valid_text(rows: list[ValidCounterfactual]) -> list[str]:
+    lines = ["\n## 4. Every valid counterfactual"]
+    for r in rows:
+        lines += [f"\n{r.model} | {r.dataset} {r.language} | doc {r.doc_key} | {r.edit_type} | keeps {r.kept:.0%} of x | "
+                  f"minimality {r.minimality:.3f} | target {'hit' if r.target_hit else 'missed'}",
+                  f"  x : {r.original}", f"  x': {r.counterfactual}"]
+    kinds = Counter(r.edit_type for r in rows)
+    lines.append(f"\nvalid counterfactuals in all: {len(rows)} ({_counts(dict(kinds.most_common()))})")
+    return lines
+
+
+def _blind_spots_text(rows: list[BlindSpot]) -> list[str]:
+    lines = ["\n## 5. The language gate's blind spot: no letter in the document's script, not flagged as confused"]
+    for r in rows:
+        lines.append(f"{r.model:24} {r.dataset:8} {r.missed:>3} of {r.documents} documents ({_counts(r.by_language)}); "
+                     f"counted valid: {r.counted_valid}")
+    return lines
+
+
+def _wall_times_text(rows: list[WallTime]) -> list[str]:
+    lines = ["\n## 6. Wall time of the runs (lm-eval's total_evaluation_time_seconds)"]
+    for r in rows:
+        slowest, fastest = max(r.seconds, key=r.seconds.get), min(r.seconds, key=r.seconds.get)
+        lines.append(f"{r.model}: {len(r.seconds)} runs, {sum(r.seconds.values()) / 60:.1f} min in all; "
+                     f"slowest {slowest} {r.seconds[slowest]:.0f} s, fastest {fastest} {r.seconds[fastest]:.0f} s")
+        lines += [f"  {task:28} {value:6.0f} s" for task, value in sorted(r.seconds.items())]
+    return lines
+
+
+def text(findings: Findings) -> str:
+    """The findings for reading (leaderboards/README.md quotes it)."""
+    lines = []
+    if findings.protocols != [findings.judged_with]:
+        # The gates are re-derived with this checkout's code; a board made under another
+        # protocol was gated differently when it ran, so its logged metrics differ.
+        lines += [f"NOTE: records of protocol {', '.join(findings.protocols)} judged with protocol {findings.judged_with}'s "
+                  "gates; gate counts and valid counterfactuals differ from the metric values the runs logged", ""]
+    for section in (_accuracy_text(findings.accuracy), _endings_text(findings.endings), _gates_text(findings.gates),
+                    _valid_text(findings.valid_counterfactuals), _blind_spots_text(findings.blind_spots),
+                    _wall_times_text(findings.wall_times)):
+        lines += section
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("board", type=Path)
+    parser.add_argument("--json", action="store_true", help="print the findings as one JSON object (the sections' rows)")
+    args = parser.parse_args(argv)
+    findings = collect(Board.at(args.board))
+    if args.json:
+        print(json.dumps(asdict(findings), ensure_ascii=False, indent=1))
+    else:
+        print(text(findings), end="")
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import re
+import json
 import sys
 from pathlib import Path
 
 import pytest
 
+from macro_bench.aggregate.board import committed_boards
 from macro_bench.protocol import PROTOCOL_VERSION
 
 from .records import make_record
@@ -16,6 +17,7 @@ from .records import make_record
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("findings", REPO / "leaderboards" / "findings.py")
 findings = importlib.util.module_from_spec(_spec)
+sys.modules["findings"] = findings  # its dataclasses look their module up while they are made
 _spec.loader.exec_module(findings)
 
 
@@ -62,11 +64,48 @@ def test_ends_before_generation_end_by_hand(generation, counterfactual, expected
     assert findings.ends_before_generation_end(record) is expected
 
 
-# A board is a folder whose leaderboard.args declares its reports; one whose runs are still being made has none yet.
-BOARDS = sorted(folder for folder in (REPO / "leaderboards").glob("*/") if (folder / "leaderboard.args").is_file())
+def _findings(protocols: list[str]):
+    """A board of one cell, written by hand: one valid substitution, one flip truncation alone stopped."""
+    return findings.Findings(
+        protocols=protocols, judged_with=PROTOCOL_VERSION,
+        accuracy=[findings.Accuracy("M", "sib200", 4, 2, 0.5, 1 / 7, 0.04)],
+        endings=[findings.Endings("M", "sib200", 4, 2, 1, 1, 2, {"truncated": 1}, {"truncated": 1},
+                                  findings.TruncationAlone(1, 0.5, 0.5, 0))],
+        gates=[findings.GateCounts("M", "sib200", {"empty": findings.GateCount(0, 4), "copy": None})],
+        valid_counterfactuals=[findings.ValidCounterfactual("M", "sib200", "eng_Latn", 7, "substitution", 0.75, 0.25,
+                                                            True, "The team won .", "The team lost .")],
+        blind_spots=[findings.BlindSpot("M", "sib200", 0, 4, {}, 0)],
+        wall_times=[findings.WallTime("M", {"macro_sib200_eng_Latn": 90.0, "macro_sib200_arb_Arab": 30.0})],
+    )
 
 
-@pytest.mark.skipif(not BOARDS, reason="no committed leaderboard yet (leaderboards/<BOARD>/runs/)")
+def test_the_text_renders_every_section_and_says_when_the_gates_are_another_protocols():
+    text = findings.text(_findings([PROTOCOL_VERSION]))
+    assert not text.startswith("NOTE")
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## 1. Accuracy against chance (two-sided binomial test)",
+        "## 2. How the documents end, and which gates stopped the flips",
+        "## 3. Every gate over all documents (fired / judged; undefined verdicts are not judged)",
+        "## 4. Every valid counterfactual",
+        "## 5. The language gate's blind spot: no letter in the document's script, not flagged as confused",
+        "## 6. Wall time of the runs (lm-eval's total_evaluation_time_seconds)",
+    ]
+    assert "   truncated 1 (the only gate: truncated 1)" in text
+    assert "flips stopped by truncation alone: 1, keeping a median 50% of x (max 50%); x' ends before the cut in 0" in text
+    assert "  0/4   (0%)          undefined" in text
+    assert "M | sib200 eng_Latn | doc 7 | substitution | keeps 75% of x | minimality 0.250 | target hit" in text
+    assert "valid counterfactuals in all: 1 (substitution 1)" in text
+    assert "0 of 4 documents (none); counted valid: 0" in text
+    assert "M: 2 runs, 2.0 min in all; slowest macro_sib200_eng_Latn 90 s, fastest macro_sib200_arb_Arab 30 s" in text
+    older = findings.text(_findings(["1"]))
+    assert older.startswith(f"NOTE: records of protocol 1 judged with protocol {PROTOCOL_VERSION}'s gates")
+    assert older.endswith(text)
+
+
+BOARDS = committed_boards(REPO)
+
+
+@pytest.mark.skipif(not BOARDS, reason="no committed leaderboard yet (leaderboards/<BOARD>/leaderboard.args)")
 @pytest.mark.parametrize("board", BOARDS, ids=[board.name for board in BOARDS])
 def test_counts_agree_with_the_metric_values_the_runs_logged(board, monkeypatch, capsys):
     """The gates findings.py re-derives from the records give the counts the tasks logged."""
@@ -75,27 +114,27 @@ def test_counts_agree_with_the_metric_values_the_runs_logged(board, monkeypatch,
     from macro_bench.aggregate.problems import Problems
 
     monkeypatch.chdir(REPO)
-    monkeypatch.setattr(sys, "argv", ["findings.py", str(board.relative_to(REPO))])
-    findings.main()
-    out = capsys.readouterr().out
-    runs = load_runs([board.relative_to(REPO) / "runs"], Problems(echo=False))
-    names = display_names(runs.models, findings.model_names(board), Problems(echo=False))
+    findings.main([str(board.folder), "--json"])
+    found = json.loads(capsys.readouterr().out)
+    runs = load_runs([board.runs], Problems(echo=False))
+    names = display_names(runs.models, board.model_names(), Problems(echo=False))
     documents = runs.documents.assign(model=runs.documents["model"].replace(names))
     protocols = {findings.records(Path(path))[0].protocol for path in runs.task_runs["samples_file"]}
-    if protocols != {PROTOCOL_VERSION}:
-        # A board of an older protocol: the script says its gate counts are this protocol's.
-        assert out.startswith(f"NOTE: records of protocol {', '.join(sorted(protocols))} judged with protocol {PROTOCOL_VERSION}")
-        accuracy_only = True
-    else:
-        assert not out.startswith("NOTE")
-        accuracy_only = False
-    for (model, dataset), own in documents.groupby(["model", "dataset"]):
-        accuracy = re.search(rf"^{re.escape(model)} +{dataset} +(\d+) +(\d+) ", out, re.M)
-        assert (int(accuracy[1]), int(accuracy[2])) == (len(own), int(own["accuracy"].sum()))
+    assert (found["protocols"], found["judged_with"]) == (sorted(protocols), PROTOCOL_VERSION)
+    # A board of an older protocol is judged with this protocol's gates: only accuracy can agree.
+    accuracy_only = protocols != {PROTOCOL_VERSION}
+    cells = documents.groupby(["model", "dataset"])
+    accuracy = {(row["model"], row["dataset"]): row for row in found["accuracy"]}
+    endings = {(row["model"], row["dataset"]): row for row in found["endings"]}
+    assert set(accuracy) == set(endings) == set(cells.groups)
+    for (model, dataset), own in cells:
+        row = accuracy[model, dataset]
+        assert (row["documents"], row["correct"]) == (len(own), int(own["accuracy"].sum()))
         if accuracy_only:
             continue
-        ends = re.search(rf"^{re.escape(model)} +{dataset} +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) ", out.split("## 2.")[1], re.M)
+        row = endings[model, dataset]
         flips, valid = int(own["flip_rate"].sum()), int(own["valid_rate"].sum())
-        assert [int(ends[i]) for i in range(1, 6)] == [len(own), flips, valid, flips - valid, len(own) - flips]
+        assert [row[key] for key in ("documents", "flips", "valid", "gated", "no_flip")] == [
+            len(own), flips, valid, flips - valid, len(own) - flips]
     if not accuracy_only:
-        assert f"valid counterfactuals in all: {int(documents['valid_rate'].sum())} " in out
+        assert len(found["valid_counterfactuals"]) == int(documents["valid_rate"].sum())

@@ -251,10 +251,10 @@ def test_judge_and_fluency_lm_replace_the_model_load_once_and_sign(scenario, mon
     from lm_eval.api import registry
     from lm_eval.tasks import TaskManager
 
-    from macro_bench import second_pass
+    from macro_bench.lm_eval_adapter import second_pass_filter
 
     monkeypatch.setattr(registry, "get_model", lambda name: _ExtraModel)
-    monkeypatch.setattr(second_pass, "_EXTRA_MODELS", {})
+    monkeypatch.setattr(second_pass_filter, "_EXTRA_MODELS", {})
     _ExtraModel.built.clear()
     lm = ScriptedLM(script=str(scenario["script"]))
     spec = "pretrained=org/extra,dtype=float32"

@@ -1,4 +1,4 @@
-"""The second pass outside a full scripted run: prompt parity with lm-eval, options, early failures."""
+"""The second pass outside a full scripted run: prompt parity with lm-eval, options, early failures, the stages on a fake scorer."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from macro_bench.datasets import get_dataset
 from macro_bench.lm_eval_adapter import bridge as lm_eval_bridge
+from macro_bench.lm_eval_adapter.second_pass_filter import SecondPass
+from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.options import Options, OptionsError
 from macro_bench.preflight import RunCheckError
-from macro_bench.second_pass import SecondPass, SecondPassError, generation_settings
+from macro_bench.record import Fluency, Record
+from macro_bench.second_pass import Document, SecondPassError, generation_settings, run
 
-from .scripted_lm import ScriptedLM
+from .scripted_lm import LABELS, ScriptedLM, label_loglik
 
 REPO = Path(__file__).resolve().parents[1]
 SIB200 = REPO.parent / "shared" / "data" / "sib200"
@@ -187,3 +191,98 @@ def test_failures_come_before_any_generation(tmp_path, model, metadata, error):
     with pytest.raises(error):
         lm_eval.simple_evaluate(model=lm, tasks=[TASK], task_manager=manager)
     assert lm.calls["generate_until"] == 0
+
+
+# --- the stages, on a fake scorer (no lm-eval) ---------------------------------------------
+
+
+class _FakeScorer:
+    """A :class:`macro_bench.scoring.Scorer` with known answers that records every call.
+
+    Generation looks x up in ``answers``; classification is the scripted keyword
+    classifier (:func:`tests.scripted_lm.label_loglik`) on the doc's text; fluency is
+    -1 nat per character; tokens are words.
+    """
+
+    def __init__(self, answers: dict[str, str], measures_fluency: bool = True) -> None:
+        self.answers, self.measures_fluency = answers, measures_fluency
+        self.calls: list[tuple[str, int]] = []
+
+    def generate(self, prompts, settings):
+        self.calls.append(("generate", len(prompts)))
+        return [self.answers[item.doc["text"]] for item in prompts]
+
+    def generated_tokens(self, text):
+        return len(text.split())
+
+    def classify(self, docs, stage):
+        self.calls.append((stage, len(docs)))
+        return [[label_loglik(doc["text"], label) for label in LABELS] for doc in docs]
+
+    def fluency_logliks(self, texts):
+        self.calls.append(("fluency", len(texts)))
+        return [-float(len(item.text)) for item in texts]
+
+    def fluency_tokens(self, text):
+        return len(text.split())
+
+
+_TEXTS = {
+    # A one-word edit that flips sports to travel: valid, measured.
+    "The football team played a long game in the old stadium on Sunday evening.":
+        "The hotel team played a long game in the old stadium on Sunday evening.",
+    # x again: the copy gate.
+    "Our football coach spoke to the young players about the coming season.":
+        "Our football coach spoke to the young players about the coming season.",
+    # Nothing to extract.
+    "The film was shown to a large crowd at the festival last year.": "",
+}
+
+
+def _documents() -> list[Document]:
+    return [
+        Document(doc_id, {"index_id": doc_id, "doc_key": doc_id, "language": "eng_Latn", "category": "sports", "text": text},
+                 [label_loglik(text, label) for label in LABELS])
+        for doc_id, text in enumerate(_TEXTS)
+    ]
+
+
+@pytest.mark.parametrize("judge", [None, "org/judge"])
+def test_the_stages_make_one_call_each_in_order_and_measure_only_valid_counterfactuals(judge):
+    scorer = _FakeScorer(_TEXTS)
+    options = Options(interventions=10, judge=judge, fluency_lm=None)
+    records = run(_documents(), get_dataset("sib200"), options, generation_settings(None), scorer, "t")
+    # One call per stage, also with nothing to send (every data-parallel rank makes the same calls).
+    assert [stage for stage, _ in scorer.calls] == [
+        "generate", "classification, judge", "classification", "scoring, interventions", "fluency"]
+    counts = dict(scorer.calls)
+    assert counts["generate"] == 3 and counts["classification, judge"] == (3 if judge else 0)
+    assert counts["classification"] == 2  # the empty answer is not classified
+    assert counts["scoring, interventions"] == 20 and counts["fluency"] == 2  # 10 + 10 deletions; x and x'
+    valid, copied, empty = records
+    assert (valid.prediction_original, valid.counterfactual) == ("sports", _TEXTS[valid.original])
+    assert gate_flags(valid)["valid"] and gate_flags(copied)["copy"] and gate_flags(empty)["empty"]
+    assert valid.interventions is not None and len(valid.interventions.random.prob_after) == 10
+    assert valid.fluency == Fluency(-float(len(valid.original)), 14, -float(len(valid.counterfactual)), 14)
+    assert copied.interventions is copied.fluency is empty.interventions is empty.fluency is None
+    assert empty.counterfactual is None and empty.label_logliks_counterfactual is None
+    assert (valid.judge_label_logliks is None) is (judge is None)
+    assert valid.generation_tokens == 14 and valid.max_gen_toks == 256 and valid.context == {}
+    # Deleting the edited word ("football") takes the prediction away: faithfulness is measured.
+    assert derive_metrics(valid)["faithfulness_coverage"] == 1.0
+    for record in records:
+        assert Record.from_json(record.to_json()) == record
+
+
+def test_a_scorer_without_a_fluency_tokenizer_gets_an_empty_fluency_call():
+    scorer = _FakeScorer(_TEXTS, measures_fluency=False)
+    records = run(_documents(), get_dataset("sib200"), Options(10, None, None), generation_settings(None), scorer, "t")
+    assert scorer.calls[-1] == ("fluency", 0)
+    assert all(record.fluency is None for record in records) and records[0].interventions is not None
+
+
+def test_no_documents_still_make_every_call():
+    scorer = _FakeScorer({})
+    assert run([], get_dataset("sib200"), Options(10, None, None), generation_settings(None), scorer, "t") == []
+    assert scorer.calls == [("generate", 0), ("classification, judge", 0), ("classification", 0),
+                            ("scoring, interventions", 0), ("fluency", 0)]

@@ -3,7 +3,8 @@
 lm-eval 0.4.x with ``--output_path OUT --log_samples`` writes, per model,
 ``OUT/<model>/results_<datetime>.json`` (aggregates, versions, configs, model args) and
 ``OUT/<model>/samples_<task>_<datetime>.jsonl`` (one line per document, with that
-document's metric values and, in ``filtered_resps[0]``, its protocol-2 record). A
+document's metric values and, in ``filtered_resps[0]``, its record:
+:class:`macro_bench.record.Record`). A
 macro-bench task is ``macro_<dataset>_<lang_Script>``; its dataset and language are read
 from ``configs.<task>.metadata`` (``macro_dataset``, ``macro_language``), else from the
 name. Documents are identified by their ``doc_key`` (shared by a document's parallel

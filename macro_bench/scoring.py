@@ -5,8 +5,10 @@ The second pass (:mod:`macro_bench.second_pass`) decides what to ask; a
 (:class:`macro_bench.lm_eval_adapter.second_pass_filter.LmEvalScorer`) owns everything
 about how: the live model and the judge and fluency models, the task's own request
 building, batching, progress bars, ``--use_cache`` and the calls every data-parallel
-rank must make together. So each method is **one** model call, made in the order the
-second pass calls them, also when it has nothing to send (another rank may).
+rank must make together. So each of :meth:`Scorer.generate`, :meth:`Scorer.classify` and
+:meth:`Scorer.fluency_logliks` is **one** model call, made in the order the second pass
+calls them, also when it has nothing to send (another rank may); the token counts call
+no model.
 
 A text goes with the task document it belongs to (:class:`DocumentText`), as lm-eval's
 own requests carry theirs.

@@ -38,14 +38,13 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from macro_bench import interventions, protocol
 from macro_bench.datasets import DatasetSpec
 from macro_bench.extraction import extract_counterfactual
-from macro_bench.language_id import identify
+from macro_bench.language_id import Identification, identify
 from macro_bench.languages import get_language
 from macro_bench.metrics.document import gate_flags, reference_prediction
 from macro_bench.metrics.minimality import Minimality
@@ -193,7 +192,7 @@ def classify_counterfactuals(answers: list[Answer], dataset: DatasetSpec, option
 
 
 def _record(answer: Answer, dataset: DatasetSpec, max_gen_toks: int, judge_logliks: list[float] | None,
-            counterfactual_logliks: list[float] | None, identification: Any) -> Record:
+            counterfactual_logliks: list[float] | None, identification: Identification | None) -> Record:
     """The record of a classified answer, before the valid counterfactuals are measured."""
     asked, doc = answer.plan, answer.plan.document.doc
     return Record(

@@ -25,8 +25,8 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from macro_bench.data import load_local_split
 from macro_bench.datasets import xnli
+from macro_bench.datasets.sib200 import load_local_split
 from macro_bench.protocol import document_order_key
 
 REPO = Path(__file__).resolve().parents[1]

@@ -36,7 +36,7 @@ def contexts(lm, text: str, chat: bool) -> list[tuple[str, str]]:
     """The (context, continuation) pairs lm-eval builds: target delimiter " ", dropped under chat."""
     from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 
-    from macro_bench.data import LABELS
+    from macro_bench.datasets.sib200 import LABELS
 
     messages = [Message("user", PROMPT_1.format(text=text), "")]
     if chat:
@@ -56,7 +56,7 @@ def main() -> None:
     from scipy.stats import binomtest
 
     from macro_bench.lm_eval_adapter import prefix_scoring
-    from macro_bench.data import LABELS, load_local_split
+    from macro_bench.datasets.sib200 import LABELS, load_local_split
     from macro_bench.protocol import document_order_key
 
     print(f"cpu cores: {os.cpu_count()}, load average {os.getloadavg()[0]:.2f} at start")

@@ -71,7 +71,7 @@ def load_model():
 
 def label_rows(lm, context: str) -> dict[str, tuple[int, int]]:
     """(rows, tokens) to score the 7 labels after ``context``, on each path."""
-    from macro_bench.data import LABELS
+    from macro_bench.datasets.sib200 import LABELS
     from macro_bench.lm_eval_adapter.prefix_scoring import group_by_context
 
     encoded = [lm._encode_pair(context, f" {label}") for label in LABELS]
@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument("--sib200-dir", type=Path, default=REPO_ROOT.parent / "shared/data/sib200")
     args = parser.parse_args()
 
-    from macro_bench.data import LABELS, load_local_split
     from macro_bench.datasets import sib200
+    from macro_bench.datasets.sib200 import LABELS, load_local_split
     from macro_bench.interventions import DEFAULT_INTERVENTIONS
     from macro_bench.languages import get_language, load_languages
     from macro_bench.protocol import document_order_key

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from macro_bench.data import load_local_split
+from macro_bench.datasets.sib200 import load_local_split
 from macro_bench.language_id import (
     CALIBRATION_COLUMNS,
     CALIBRATION_SPLIT,

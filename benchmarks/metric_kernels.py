@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import nltk  # noqa: E402
 
-from macro_bench.data import load_local_split  # noqa: E402
+from macro_bench.datasets.sib200 import load_local_split  # noqa: E402
 from macro_bench.metrics.minimality import Minimality, minimality  # noqa: E402
 from macro_bench.tokenization import (  # noqa: E402
     TOKENIZER_SIGNATURE,

@@ -81,16 +81,15 @@ def load_smollm2(batch_size: int):
 
 
 def pass_filter() -> type:
-    """The lm-eval filter that runs the pass: ``SecondPass`` where the package has it,
-    else the protocol-1 ``ScoringPass``."""
-    try:
-        from macro_bench.second_pass import SecondPass
-
-        return SecondPass
-    except ImportError:
-        from macro_bench.scoring_pass import ScoringPass
-
-        return ScoringPass
+    """The lm-eval filter that runs the pass: ``SecondPass`` where the package has it (in the
+    lm-eval adapter, before issue 19 in ``second_pass``), else the protocol-1 ``ScoringPass``."""
+    for module, name in (("macro_bench.lm_eval_adapter.second_pass_filter", "SecondPass"),
+                         ("macro_bench.second_pass", "SecondPass"), ("macro_bench.scoring_pass", "ScoringPass")):
+        try:
+            return getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+    raise ImportError("no second-pass filter in this macro_bench")
 
 
 def default_interventions() -> int:
@@ -274,7 +273,7 @@ def label_tokens(lm, context: str, continuations: list[str]) -> list[list[str]]:
 def run_mode(lm, recorder, manager, task: str, args, chat: bool) -> dict:
     import lm_eval
 
-    from macro_bench.data import LABELS
+    from macro_bench.datasets.sib200 import LABELS
 
     recorder.reset()
     start = time.perf_counter()

@@ -35,7 +35,7 @@ from macro_bench.metrics.gates import (
     is_prompt_echo,
     kept_share,
 )
-from macro_bench.data import LABELS
+from macro_bench.datasets.sib200 import LABELS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 GATES = ("empty", "copy", "prompt_echo", "label_statement")

@@ -33,8 +33,10 @@ Precedence, first to last:
    is not an explanation too.
    An echo of the instruction is a line that opens like one of the prompts
    (protocol 1: "A text classifier ...", "The following ... text has the
-   topic ...", "Edit the text ..."; protocol 2: "You classified the topic
-   ...", "The possible topics are ...", "Premise: ...", "Edit the
+   topic ...", "Edit the text ..."; protocol 2, in the words each registered
+   dataset's prompt uses (:class:`macro_bench.datasets.DatasetSpec`'s
+   ``edited_noun``, ``label_noun`` and ``echo_openings``): "You classified the
+   topic ...", "The possible topics are ...", "Premise: ...", "Edit the
    hypothesis ...") or, given ``instruction``, a line that
    :func:`macro_bench.metrics.gates.is_prompt_echo` flags: one that shares a
    long run of words with the instruction that is not a run of x, so x itself
@@ -93,11 +95,13 @@ string scanning, so a megabyte of garbage takes about a second at worst.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
 import regex
 
+from macro_bench.datasets import registered_datasets
 from macro_bench.metrics.gates import is_prompt_echo
 
 # Regexes only ever look at this many characters from the start of a piece of
@@ -198,21 +202,18 @@ _BARE_OPENER_LINE = re.compile(
 )
 
 # Echoes of the instruction that need no ``instruction`` to be recognized: the
-# openings of the protocol-1 and protocol-2 prompts, their SIB-200 and XNLI
-# variants, and the premise line of the XNLI prompt (x is its hypothesis).
-_INSTRUCTION_ECHO = re.compile(
-    r"""(?ix)
+# openings of the protocol-1 prompt and of every registered dataset's protocol-2
+# prompt, in the nouns it names x and the labels with, and its other line openings
+# (the premise line of the XNLI prompt: x is its hypothesis).
+_INSTRUCTION_ECHO_TEMPLATE = r"""(?ix)
     (?: (?:please[ \t]+)?(?:minimally[ \t]+)?(?:edit|rewrite|modify|change|revise|alter)
-        [ \t]+(?:the|this)[ \t]+(?:following[ \t]+)?(?:text|sentence|passage|hypothesis)\b
+        [ \t]+(?:the|this)[ \t]+(?:following[ \t]+)?(?:text|sentence|passage|{edited})\b
       | a[ \t]+text[ \t]+classifier\b
-      | the[ \t]+following\b [^\n]{0,80}? \btext[ \t]+has[ \t]+the[ \t]+(?:topic|label|category)\b
-      | answer[ \t]+with[ \t]+the[ \t]+edited[ \t]+(?:text|hypothesis)[ \t]+only\b
-      | you[ \t]+classified[ \t]+the[ \t]+(?:topic|relation|label)\b
-      | the[ \t]+possible[ \t]+(?:topics|relations|labels)[ \t]+are\b
-      | keep[ \t]+the[ \t]+premise[ \t]+as[ \t]+it[ \t]+is\b
-      | premise[ \t]*[:：]
+      | the[ \t]+following\b [^\n]{{0,80}}? \btext[ \t]+has[ \t]+the[ \t]+(?:topic|label|category)\b
+      | answer[ \t]+with[ \t]+the[ \t]+edited[ \t]+(?:text|{edited})[ \t]+only\b
+      | you[ \t]+classified[ \t]+the[ \t]+(?:label|{label})\b
+      | the[ \t]+possible[ \t]+(?:labels|{labels})[ \t]+are\b{openings}
     )"""
-)
 
 _EXPLANATION_IN_PARENS = r"""
     (?: i(?:'ve|’ve|[ \t]+have)?[ \t]+\w+
@@ -461,8 +462,28 @@ def _peel_once(text: str, original: str | None, instruction: str | None) -> str 
     return None
 
 
+@functools.cache
+def _instruction_echo(edited_nouns: tuple[str, ...], label_nouns: tuple[str, ...], openings: tuple[str, ...]) -> re.Pattern:
+    return re.compile(_INSTRUCTION_ECHO_TEMPLATE.format(
+        edited="|".join(edited_nouns),
+        label="|".join(label_nouns),
+        labels="|".join(f"{noun}s" for noun in label_nouns),
+        openings="".join(f"\n      | {opening}" for opening in openings),
+    ))
+
+
+def _registered_instruction_echo() -> re.Pattern:
+    """The instruction-echo pattern for the datasets registered now."""
+    datasets = registered_datasets()
+    return _instruction_echo(
+        tuple(re.escape(dataset.edited_noun) for dataset in datasets),
+        tuple(re.escape(dataset.label_noun) for dataset in datasets),
+        tuple(opening for dataset in datasets for opening in dataset.echo_openings),
+    )
+
+
 def _is_instruction_echo(line: str, original: str | None, instruction: str | None) -> bool:
-    if _INSTRUCTION_ECHO.match(line):
+    if _registered_instruction_echo().match(line):
         return True
     return instruction is not None and is_prompt_echo(line, instruction, original or "")
 

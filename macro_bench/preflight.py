@@ -38,7 +38,6 @@ callers that build tasks without ``simple_evaluate``.
 from __future__ import annotations
 
 import difflib
-import functools
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -55,13 +54,12 @@ class RunCheckError(ValueError):
 
 def known_metadata_keys() -> tuple[str, ...]:
     """The ``--metadata`` keys macro-bench reads: its options and every dataset's data keys."""
-    from macro_bench.datasets import get_dataset
+    from macro_bench.datasets import registered_datasets
     from macro_bench.options import OPTION_KEYS
-    from macro_bench.task_configs import DATASETS
 
     keys = list(OPTION_KEYS)
-    for name in DATASETS:
-        keys.extend(key for key in get_dataset(name).metadata_keys if key not in keys)
+    for dataset in registered_datasets():
+        keys.extend(key for key in dataset.metadata_keys if key not in keys)
     return tuple(keys)
 
 
@@ -177,20 +175,19 @@ def macro_tasks(specs: Iterable[Any], task_manager: Any = None) -> tuple[dict[st
     return ours, has_others
 
 
-@functools.cache
 def _own_tasks() -> dict[str, dict[str, dict]]:
     """Every task and tag name our YAMLs define -> its tasks' metadata (as task_configs writes it)."""
-    from macro_bench.datasets import get_dataset
+    from macro_bench.datasets import registered_datasets
     from macro_bench.documents import DATASET_KEY, LANGUAGE_KEY
     from macro_bench.languages import get_language, tag_for_family
-    from macro_bench.task_configs import DATASETS, all_tasks_tag, task_name
+    from macro_bench.task_configs import all_tasks_tag, task_name
 
     names: dict[str, dict[str, dict]] = {}
-    for dataset in DATASETS:
-        for code in get_dataset(dataset).language_codes():
-            name = task_name(dataset, code)
-            task = {name: {DATASET_KEY: dataset, LANGUAGE_KEY: code}}
-            for key in (name, all_tasks_tag(dataset), tag_for_family(get_language(code).family)):
+    for dataset in registered_datasets():
+        for code in dataset.language_codes():
+            name = task_name(dataset.name, code)
+            task = {name: {DATASET_KEY: dataset.name, LANGUAGE_KEY: code}}
+            for key in (name, all_tasks_tag(dataset.name), tag_for_family(get_language(code).family)):
                 names.setdefault(key, {}).update(task)
     return names
 

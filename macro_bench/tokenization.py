@@ -89,6 +89,7 @@ def _token_pattern(
 _TOKEN_PATTERN = _token_pattern()
 _WHITESPACE = regex.compile(r"\s")
 _LETTER_OR_DIGIT = regex.compile(r"[\p{L}\p{N}]")
+_VISIBLE_CHARACTER = regex.compile(r"[^\s\p{Cc}\p{Cf}]")
 
 
 class Token(NamedTuple):
@@ -108,6 +109,12 @@ def tokenize(text: str) -> list[Token]:
     ["Don't", 'stop', '-', 'gap', '!']
     """
     return [Token(match[0], *match.span()) for match in _TOKEN_PATTERN.finditer(text)]
+
+
+def has_no_token(text: str) -> bool:
+    """Whether :func:`tokenize` finds no token in ``text``: it holds only whitespace, control
+    characters and invisible format characters (or nothing)."""
+    return _VISIBLE_CHARACTER.search(text) is None
 
 
 def is_content_token(text: str) -> bool:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from macro_bench.data import (
+from macro_bench.datasets.sib200 import (
     LABELS,
     SIB200_DIR_ENV_VAR,
     SPLITS,

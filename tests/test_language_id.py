@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from macro_bench import language_id
-from macro_bench.data import load_local_split
+from macro_bench.datasets.sib200 import load_local_split
 from macro_bench.language_id import (
     CALIBRATION_COLUMNS,
     LID_NAME,
@@ -412,7 +412,7 @@ def test_another_script_is_another_language() -> None:
 
 def test_script_check_never_fires_on_the_languages_own_sentences() -> None:
     """False alarms on SIB-200 test (all 205 languages) and on the CAD human edits: none."""
-    from macro_bench.data import load_sib200
+    from macro_bench.datasets.sib200 import load_sib200
     from macro_bench.language_id import letters_outside_script
 
     sib200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"

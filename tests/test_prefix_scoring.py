@@ -18,7 +18,7 @@ from lm_eval.api.model import LM, CacheHook, CachingLM
 from lm_eval.api.utils import Message, messages_to_text, multiturn_to_singleturn
 
 from macro_bench.lm_eval_adapter import prefix_scoring
-from macro_bench.data import LABELS
+from macro_bench.datasets.sib200 import LABELS
 from macro_bench.lm_eval_adapter.prefix_scoring import PrefixScoringError, _ContextGroup, batches_longest_first, group_by_context
 
 SIB200 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sib200"

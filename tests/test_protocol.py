@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from macro_bench import protocol
-from macro_bench.data import LABELS
-from macro_bench.datasets.sib200 import SPEC
+from macro_bench.datasets.sib200 import LABELS, SPEC
 from macro_bench.task_configs import expected_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,10 +57,11 @@ def test_committed_task_files_equal_the_generator_output():
     committed = {
         path: path.read_text(encoding="utf-8")
         for folder in ("macro_sib200", "macro_xnli")
-        for path in (REPO / "tasks" / folder).glob("*yaml")
+        for path in [*(REPO / "tasks" / folder).glob("*yaml"), REPO / "tasks" / folder / "utils.py"]
     }
     assert committed == files, "run `python -m macro_bench.task_configs` and commit the result"
-    assert len(committed) == (205 + 1) + (15 + 1)
+    # Per dataset: its languages' tasks, the template and the glue.
+    assert len(committed) == (205 + 2) + (15 + 2)
 
 
 def test_template_metric_list_is_the_registry():
@@ -84,7 +84,7 @@ def test_document_order_mixes_topics_and_is_the_same_in_every_language():
     assert english["index_id"] == thai["index_id"] == english["doc_key"]
     # The files are sorted by topic; the first 20 documents in our order are not.
     assert len(set(english["category"][:20])) >= 4
-    from macro_bench.data import load_local_split
+    from macro_bench.datasets.sib200 import load_local_split
 
     file_rows = load_local_split(REPO.parent / "shared" / "data" / "sib200", "eng_Latn", "test")
     assert sorted(english["index_id"]) == sorted(row["index_id"] for row in file_rows)  # reordered, nothing lost

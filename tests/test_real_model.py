@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from macro_bench.data import load_local_split
 from macro_bench.datasets import xnli
+from macro_bench.datasets.sib200 import load_local_split
 from macro_bench.metrics.registry import BY_NAME
 from macro_bench.protocol import document_order_key
 

@@ -43,7 +43,7 @@ from scipy.stats import spearmanr
 
 from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench import interventions, protocol
-from macro_bench.data import LABELS, Sib200DataError
+from macro_bench.datasets.sib200 import LABELS, Sib200DataError
 from macro_bench.metrics.document import derive_metrics
 from macro_bench.record import Record
 from macro_bench.metrics.fluency import FLUENCY_CLIP

@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from macro_bench.datasets import DatasetSpec
-from macro_bench.metrics.gates import is_empty
+from macro_bench.datasets.spec import DatasetSpec
+from macro_bench.tokenization import has_no_token
 
 LABELS: tuple[str, ...] = ("entailment", "neutral", "contradiction")
 XNLI_DIR_ENV_VAR = "MACRO_XNLI_DIR"
@@ -63,6 +63,15 @@ PROMPT_WORDS: dict[str, tuple[str, str, str, str]] = {
     "vi": ("đúng", "Vâng", "Vì vậy", "Không"),
     "zh": ("正确", "是的", "所以", "不是的"),
 }
+
+# lm-eval's xnli_<lang>: an empty context, and the choices per language (doc_to_choice_template).
+CLASSIFICATION_YAML = (
+    "# The task's own requests classify the pair with lm-eval's xnli_<lang> prompt, verbatim\n"
+    "# (empty context; the choices are set per language), so `accuracy` is that task's `acc`.\n"
+    "output_type: multiple_choice\n"
+    'doc_to_text: ""\n'
+    "doc_to_target: label\n"
+)
 
 _GENERATION_TEMPLATE = (
     "You classified the relation between the following {language_name} premise and hypothesis as "
@@ -152,7 +161,7 @@ def _document(pair_id: int, premise: str, hypothesis: str, relation: str, *, whe
     if relation not in LABELS:
         raise XnliDataError(f"{where}: field label is {relation!r}; it must be one of {', '.join(LABELS)}.")
     for field, text in (("premise", premise), ("hypothesis", hypothesis)):
-        if is_empty(text):
+        if has_no_token(text):
             raise XnliDataError(f"{where}: field {field} is empty or has no visible character; every pair needs both.")
     return {"pair_id": pair_id, "premise": premise, "hypothesis": hypothesis, "relation": relation,
             "label": LABELS.index(relation)}
@@ -190,6 +199,11 @@ SPEC = DatasetSpec(
     generation_prompt=generation_prompt,
     prompt_fields=("premise", "hypothesis"),
     language_codes=language_codes,
+    classification_yaml=CLASSIFICATION_YAML,
+    edited_noun="hypothesis",
+    label_noun="relation",
+    # The premise line and the instruction to keep it.
+    echo_openings=(r"keep[ \t]+the[ \t]+premise[ \t]+as[ \t]+it[ \t]+is\b", r"premise[ \t]*[:：]"),
     task_fields=lambda language: {"doc_to_choice": doc_to_choice_template(language)},
     metadata_keys=(XNLI_DIR_KEY,),
     local_dir=lambda metadata: _resolve_dir(metadata.get(XNLI_DIR_KEY)),

@@ -50,9 +50,8 @@ from collections.abc import Iterable
 import regex
 from rapidfuzz.distance import LCSseq
 
-from macro_bench.tokenization import comparable_token_texts
+from macro_bench.tokenization import comparable_token_texts, has_no_token
 
-_VISIBLE_CHAR = regex.compile(r"[^\s\p{Cc}\p{Cf}]")
 # A content token spells something: it has a letter or a digit. Punctuation and
 # symbols are left out of kept_share, so that keeping x's full stop is not
 # keeping x.
@@ -159,7 +158,7 @@ def is_empty(counterfactual: str | None) -> bool:
     returns no token: None, "", or only whitespace, control characters and
     invisible format characters.
     """
-    return counterfactual is None or _VISIBLE_CHAR.search(counterfactual) is None
+    return counterfactual is None or has_no_token(counterfactual)
 
 
 # Typographic variants of the apostrophe and quotation marks: swapping them edits nothing.

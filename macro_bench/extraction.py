@@ -95,13 +95,13 @@ string scanning, so a megabyte of garbage takes about a second at worst.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
+from typing import NamedTuple
 
 import regex
 
-from macro_bench.datasets import registered_datasets
+from macro_bench.datasets import DatasetSpec, registered_datasets
 from macro_bench.metrics.gates import is_prompt_echo
 
 # Regexes only ever look at this many characters from the start of a piece of
@@ -147,12 +147,13 @@ _ROLE_MARKER = re.compile(
 # A whole transcript echoed back has "user"/"system" turns as well.
 _ROLE_LINE = re.compile(r"(?i)(?:<\|im_start\|>)?[ \t]*(?:user|system|human|assistant|model)[ \t]*:?[ \t]*")
 
+# {edited}: the nouns the registered datasets' prompts name x with ("Edited hypothesis:").
 _LABEL_WORD = r"""
     (?: (?:minimally[ \t]+)?(?:edited|modified|rewritten|revised|changed|updated|altered)
-        (?:[ \t]+(?:text|sentence|version|passage|hypothesis|counterfactual|answer|output|result))?
+        (?:[ \t]+(?:text|sentence|version|passage|{edited}|counterfactual|answer|output|result))?
       | (?:new|final|counterfactual)
-        [ \t]+ (?:text|sentence|version|passage|hypothesis|counterfactual|answer|output|result)
-      | counterfactual(?:[ \t]+explanation)? | answer | output | result | response | text | hypothesis | edit
+        [ \t]+ (?:text|sentence|version|passage|{edited}|counterfactual|answer|output|result)
+      | counterfactual(?:[ \t]+explanation)? | answer | output | result | response | text | {edited} | edit
       | texte[ \t]+(?:modifié|édité|réécrit) | réponse
       | texto[ \t]+(?:editado|modificado) | respuesta
       | (?:geänderter|bearbeiteter)[ \t]+text | antwort
@@ -160,18 +161,17 @@ _LABEL_WORD = r"""
     )
 """
 # "**Edited text (sports):**", "### Answer:", "Texte modifié :" -- then the answer.
-_LABEL_PREFIX = re.compile(
-    rf"""(?ix)
+_LABEL_PREFIX = rf"""(?ix)
     (?:\#+[ \t]*)? (?:\*\*|__)? [ \t]* {_LABEL_WORD}
-    (?:[ \t]*\([^()\n]{{0,60}}\))? [ \t]* (?:\*\*|__)? [ \t]* [:：] [ \t]* (?:\*\*|__)?
+    (?:[ \t]*\([^()\n]{{{{0,60}}}}\))? [ \t]* (?:\*\*|__)? [ \t]* [:：] [ \t]* (?:\*\*|__)?
     """
-)
 # The same label alone on its line, without a colon: "**Edited text**".
-_LABEL_LINE = re.compile(
-    rf"(?ix) (?:\#+[ \t]*)? (?:\*\*|__)? [ \t]* {_LABEL_WORD} (?:[ \t]*\([^()\n]{{0,60}}\))? [ \t]* (?:\*\*|__)? [ \t]*"
+_LABEL_LINE = (
+    rf"(?ix) (?:\#+[ \t]*)? (?:\*\*|__)? [ \t]* {_LABEL_WORD} (?:[ \t]*\([^()\n]{{{{0,60}}}}\))? [ \t]* (?:\*\*|__)? [ \t]*"
 )
 _ORIGINAL_LABEL = re.compile(r"(?i)(?:\*\*)?(?:original(?:[ \t]+(?:text|sentence))?|input)[ \t]*[:：][ \t]*(?:\*\*)?")
-_TEXT_LABEL = re.compile(r"(?i)(?:\*\*)?(?:text|hypothesis)[ \t]*[:：][ \t]*(?:\*\*)?")
+# x echoed after the prompt's own label for it ("Text:", "Hypothesis:").
+_TEXT_LABEL = r"(?i)(?:\*\*)?(?:text|{edited})[ \t]*[:：][ \t]*(?:\*\*)?"
 
 _EDIT_VERB = r"""
     (?:chang|replac|edit|modif|rewr|swap|alter|adjust|updat|revis|mak|made|shift|substitut|keep|kept|remov|add)\w*
@@ -437,11 +437,11 @@ def _peel_once(text: str, original: str | None, instruction: str | None) -> str 
         or _opens_with_echo(line_head, original, instruction)
         or _is_original_echo(line_head, original)
         or _BARE_OPENER_LINE.fullmatch(line_head)
-        or _LABEL_LINE.fullmatch(line_head)
+        or _prompt_patterns().label_line.fullmatch(line_head)
     ):
         return rest_of_text
 
-    label = _LABEL_PREFIX.match(head)
+    label = _prompt_patterns().label_prefix.match(head)
     if label:
         return text[label.end() :].strip()
 
@@ -462,28 +462,46 @@ def _peel_once(text: str, original: str | None, instruction: str | None) -> str 
     return None
 
 
-@functools.cache
-def _instruction_echo(edited_nouns: tuple[str, ...], label_nouns: tuple[str, ...], openings: tuple[str, ...]) -> re.Pattern:
-    return re.compile(_INSTRUCTION_ECHO_TEMPLATE.format(
-        edited="|".join(edited_nouns),
-        label="|".join(label_nouns),
-        labels="|".join(f"{noun}s" for noun in label_nouns),
-        openings="".join(f"\n      | {opening}" for opening in openings),
-    ))
+class _PromptPatterns(NamedTuple):
+    """The patterns that know the registered datasets' prompt wording."""
+
+    label_prefix: re.Pattern
+    label_line: re.Pattern
+    text_label: re.Pattern
+    instruction_echo: re.Pattern
 
 
-def _registered_instruction_echo() -> re.Pattern:
-    """The instruction-echo pattern for the datasets registered now."""
-    datasets = registered_datasets()
-    return _instruction_echo(
-        tuple(re.escape(dataset.edited_noun) for dataset in datasets),
-        tuple(re.escape(dataset.label_noun) for dataset in datasets),
-        tuple(opening for dataset in datasets for opening in dataset.echo_openings),
+def _compile_prompt_patterns(datasets: tuple[DatasetSpec, ...]) -> _PromptPatterns:
+    edited = "|".join(re.escape(dataset.edited_noun) for dataset in datasets)
+    label_nouns = [re.escape(dataset.label_noun) for dataset in datasets]
+    return _PromptPatterns(
+        label_prefix=re.compile(_LABEL_PREFIX.format(edited=edited)),
+        label_line=re.compile(_LABEL_LINE.format(edited=edited)),
+        text_label=re.compile(_TEXT_LABEL.format(edited=edited)),
+        instruction_echo=re.compile(_INSTRUCTION_ECHO_TEMPLATE.format(
+            edited=edited,
+            label="|".join(label_nouns),
+            labels="|".join(f"{noun}s" for noun in label_nouns),
+            openings="".join(f"\n      | {opening}" for dataset in datasets for opening in dataset.echo_openings),
+        )),
     )
 
 
+# The patterns and the registered datasets they were compiled for.
+_compiled: tuple[tuple[DatasetSpec, ...], _PromptPatterns] | None = None
+
+
+def _prompt_patterns() -> _PromptPatterns:
+    """The prompt-wording patterns for the datasets registered now (compiled once per registry state)."""
+    global _compiled
+    datasets = registered_datasets()
+    if _compiled is None or _compiled[0] is not datasets:
+        _compiled = (datasets, _compile_prompt_patterns(datasets))
+    return _compiled[1]
+
+
 def _is_instruction_echo(line: str, original: str | None, instruction: str | None) -> bool:
-    if _registered_instruction_echo().match(line):
+    if _prompt_patterns().instruction_echo.match(line):
         return True
     return instruction is not None and is_prompt_echo(line, instruction, original or "")
 
@@ -514,7 +532,7 @@ def _is_original_echo(line: str, original: str | None) -> bool:
     label = _ORIGINAL_LABEL.match(line)
     if label:
         return True
-    label = _TEXT_LABEL.match(line)
+    label = _prompt_patterns().text_label.match(line)
     if label is None or original is None:
         return False
     return _same_as_original(line[label.end() :].strip(), original)
@@ -641,7 +659,7 @@ def _choose_paragraph(text: str, original: str | None) -> str:
         return first
     for start, end in zip(starts[1:], ends[1:]):
         paragraph = text[start:end].strip()
-        label = _LABEL_PREFIX.match(paragraph[:_HEAD_LIMIT])
+        label = _prompt_patterns().label_prefix.match(paragraph[:_HEAD_LIMIT])
         if label:
             paragraph = paragraph[label.end() :].strip()
         if _wholly_quoted(paragraph) and not _same_as_original(paragraph, original):

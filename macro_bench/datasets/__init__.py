@@ -21,6 +21,9 @@ from macro_bench.datasets import sib200, xnli
 from macro_bench.datasets.spec import DatasetSpec
 
 _REGISTERED: dict[str, DatasetSpec] = {}
+# The registered datasets as one tuple, replaced (never changed) on every registration, so
+# that a reader can keep what it derived from them until the tuple is another one.
+_IN_ORDER: tuple[DatasetSpec, ...] = ()
 
 
 def register(spec: DatasetSpec) -> None:
@@ -28,16 +31,23 @@ def register(spec: DatasetSpec) -> None:
     if _REGISTERED.get(spec.name, spec) is not spec:
         raise ValueError(f"a different macro-bench dataset is already registered as {spec.name!r}")
     _REGISTERED[spec.name] = spec
+    _refresh()
 
 
 def unregister(name: str) -> None:
     """Forget a dataset :func:`register` added (a test's own dataset, once the test is done)."""
     del _REGISTERED[name]
+    _refresh()
 
 
 def registered_datasets() -> tuple[DatasetSpec, ...]:
-    """Every registered dataset, in registration order."""
-    return tuple(_REGISTERED.values())
+    """Every registered dataset, in registration order: the same tuple until the next (un)registration."""
+    return _IN_ORDER
+
+
+def _refresh() -> None:
+    global _IN_ORDER
+    _IN_ORDER = tuple(_REGISTERED.values())
 
 
 def get_dataset(name: str) -> DatasetSpec:

@@ -5,7 +5,8 @@ from it (``python -m macro_bench.task_configs``), the aggregator takes its metri
 specs from it, and :func:`macro_bench.metrics.document.derive_metrics` returns
 exactly these names. Each entry is a small metric card (Hugging Face ``evaluate``
 style): what is measured per document, over which documents it is averaged, its
-range and its direction.
+range and its direction. The gate metrics' cards are the gates' own
+(:data:`macro_bench.metrics.gate_registry.GATE_REGISTRY`), in its order.
 
 Populations. A metric is averaged over one of these sets of documents, and a
 document outside the set contributes nothing (it is left out, never counted as 0):

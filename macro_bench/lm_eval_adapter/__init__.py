@@ -9,6 +9,8 @@ an error that names the pin, so a changed lm-eval fails before generation is pai
   process; it waits for lm-eval's task manager and evaluator to be imported and then
   applies :mod:`.patches` (our tasks join every ``TaskManager``'s ``include_path``;
   ``simple_evaluate`` checks the run before the model loads);
+* :mod:`.second_pass_filter`: the second pass as the tasks' lm-eval filter, and its
+  scorer, which makes the second pass's model calls through lm-eval;
 * :mod:`.bridge`: what the second pass takes from the running evaluation (the live
   model and task, request building, the model registry, HFLM's batching);
 * :mod:`.data_parallel`: the model calls every data-parallel rank makes together,

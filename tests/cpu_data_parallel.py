@@ -62,8 +62,7 @@ def main() -> None:
     from lm_eval.tasks import TaskManager
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pretrained", required=True)
-    parser.add_argument("--gguf-file", required=True)
+    parser.add_argument("--pretrained", required=True, help="a transformers model folder")
     parser.add_argument("--tasks", required=True, help="comma-separated task names")
     parser.add_argument("--limit", type=int, required=True)
     parser.add_argument("--batch-size", default="8")
@@ -77,7 +76,7 @@ def main() -> None:
     manager = TaskManager(include_path=str(repo / "tasks"), include_defaults=False, metadata=json.loads(args.metadata))
     results = lm_eval.simple_evaluate(
         model=MODEL_NAME,
-        model_args=dict(pretrained=args.pretrained, gguf_file=args.gguf_file, dtype="float32"),
+        model_args=dict(pretrained=args.pretrained, dtype="float32"),
         device="cpu",
         batch_size=args.batch_size,
         tasks=args.tasks.split(","),

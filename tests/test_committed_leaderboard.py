@@ -53,7 +53,9 @@ def test_reproduce_sh_lists_the_boards_this_test_rebuilds():
     """reproduce.sh takes its default boards and their commands from macro_bench.aggregate.board."""
     script = (REPO / "leaderboards" / "reproduce.sh").read_text(encoding="utf-8")
     assert "python -m macro_bench.aggregate.board list" in script
-    assert 'python -m macro_bench.aggregate.board rebuild "$folder"' in script
+    assert 'python -m macro_bench.aggregate.board rebuild "leaderboards/$board"' in script
+    commands = [line for line in script.splitlines() if not line.lstrip().startswith("#")]
+    assert not any("run.sh" in line for line in commands), "rebuilding reports must never start a board's model runs"
     listed = subprocess.run([sys.executable, "-m", "macro_bench.aggregate.board", "list"], cwd=REPO, check=True,
                             capture_output=True, text=True, env={**os.environ, "MACRO_BENCH_NO_HOOK": "1"}).stdout
     assert listed.split() == [board.name for board in BOARDS]

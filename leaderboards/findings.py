@@ -26,7 +26,14 @@ prints, per model x dataset:
    (an English sentence for an Arabic document) that the calibrated identifier did not flag,
    because lid.176 gave the foreign label a confidence under its threshold;
 6. the wall time lm-eval recorded for each run (``total_evaluation_time_seconds``: model
-   loading, both passes and the extra models), per model, with the slowest and fastest task.
+   loading, both passes and the extra models), per model, with the slowest and fastest task;
+7. valid counterfactuals per language: how many of each model x language's documents, the
+   counts behind a per-language verdict;
+8. premise material: for every valid counterfactual of a document with a premise (XNLI), the
+   share of the words of x' that are not in x but are in the premise, beside the same share over the
+   400 human CAD revisions (``../shared/data/cad_nli``): a model that pastes premise text into x
+   scores high, and the human edits say how high a real edit goes, i.e. whether a gate on this
+   share could stop the pasting without stopping real edits.
 
 Nothing here is a new metric: the leaderboard reports the rates; this script prints the
 counts and tests the README's sentences quote. Each section is a list of rows (:class:`Findings`);
@@ -38,6 +45,7 @@ counts and tests the README's sentences quote. Each section is a list of rows (:
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -60,9 +68,12 @@ from macro_bench.record import Record
 from macro_bench.tokenization import comparable_token_texts
 
 
+CAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "cad_nli" / "dev.tsv"
+
 # ISO 15924 codes of the board's languages -> Unicode script names (the regex module's \p{Script=...}).
 SCRIPTS = {"Latn": "Latin", "Arab": "Arabic", "Deva": "Devanagari", "Hans": "Han", "Cyrl": "Cyrillic", "Grek": "Greek", "Thai": "Thai"}
 _LETTER = regex.compile(r"\p{L}")
+_WORD = regex.compile(r"[\p{L}\p{N}]")
 
 
 def outside_script(language: str, text: str | None) -> bool | None:
@@ -122,6 +133,19 @@ def kept_share(original: str, counterfactual: str) -> float:
     source = comparable_token_texts(original)
     kept = sum(op.src_end - op.src_start for op in Levenshtein.opcodes(source, comparable_token_texts(counterfactual)) if op.tag == "equal")
     return kept / len(source) if source else 0.0
+
+
+def premise_share(original: str, counterfactual: str, premise: str) -> float | None:
+    """Share of the words of x' (tokens with a letter or digit, case-folded) that are not in x but are in the
+    premise; None when x' has no word."""
+    def words(text: str) -> list[str]:
+        return [token.casefold() for token in comparable_token_texts(text) if _WORD.search(token)]
+
+    new = words(counterfactual)
+    if not new:
+        return None
+    in_original, in_premise = set(words(original)), set(words(premise))
+    return sum(word not in in_original and word in in_premise for word in new) / len(new)
 
 
 @dataclass(frozen=True)
@@ -219,6 +243,36 @@ class WallTime:
 
 
 @dataclass(frozen=True)
+class LanguageValid:
+    model: str
+    dataset: str
+    language: str
+    valid: int
+    documents: int
+
+
+@dataclass(frozen=True)
+class PremiseMaterial:
+    """Premise shares of one model's valid counterfactuals on documents with a premise."""
+
+    model: str
+    dataset: str
+    shares: dict[str, float]  # "<language> doc <key>" -> premise share, in document order
+    above_human_p95: int  # counterfactuals above the 95th percentile of the human revisions
+
+
+@dataclass(frozen=True)
+class HumanPremiseMaterial:
+    """Premise shares of CAD's human revisions: what real edits do."""
+
+    revisions: int
+    median: float
+    p95: float
+    maximum: float
+    at_least: dict[str, int]  # threshold -> revisions at or above it
+
+
+@dataclass(frozen=True)
 class Findings:
     protocols: list[str]  # the protocols the records were logged under
     judged_with: str  # the protocol whose gates re-derived them
@@ -228,6 +282,9 @@ class Findings:
     valid_counterfactuals: list[ValidCounterfactual]
     blind_spots: list[BlindSpot]
     wall_times: list[WallTime]
+    valid_by_language: list[LanguageValid]
+    premise_material: list[PremiseMaterial]
+    human_premise_material: HumanPremiseMaterial | None  # None: no document has a premise
 
 
 def accuracy_against_chance(cells: Cells) -> list[Accuracy]:
@@ -303,6 +360,36 @@ def wall_times(task_runs, names: dict[str, str]) -> list[WallTime]:
     ]
 
 
+def valid_by_language(cells: Cells) -> list[LanguageValid]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
+        languages = sorted({d.language for d in cell})
+        rows += [LanguageValid(model, dataset, language, sum(d.flags["valid"] for d in cell if d.language == language),
+                               sum(d.language == language for d in cell)) for language in languages]
+    return rows
+
+
+def human_premise_material(cad: Path = CAD) -> HumanPremiseMaterial:
+    with cad.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    shares = [premise_share(row["hypothesis"], row["revised_hypothesis"], row["premise"]) for row in rows]
+    shares = sorted(share for share in shares if share is not None)
+    return HumanPremiseMaterial(len(shares), statistics.median(shares), statistics.quantiles(shares, n=20)[-1],
+                                shares[-1], {f"{t:.2f}": sum(s >= t for s in shares) for t in (0.25, 0.5, 0.75)})
+
+
+def premise_material(cells: Cells, human: HumanPremiseMaterial) -> list[PremiseMaterial]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
+        valid = [d for d in cell if d.flags["valid"] and d.record.context and "premise" in d.record.context]
+        if not any(d.record.context and "premise" in d.record.context for d in cell):
+            continue
+        shares = {f"{d.language} doc {d.record.doc_key}": premise_share(d.record.original, d.record.counterfactual,
+                                                                         d.record.context["premise"]) for d in valid}
+        rows.append(PremiseMaterial(model, dataset, shares, sum(s is not None and s > human.p95 for s in shares.values())))
+    return rows
+
+
 def collect(board: Board) -> Findings:
     """The findings of a board, from the newest run of each model x task (as the leaderboard reads them)."""
     problems = Problems()
@@ -313,6 +400,8 @@ def collect(board: Board) -> Findings:
         for record in records(Path(run.samples_file)):
             cells[names.get(run.model, run.model), run.dataset].append(
                 Document(run.language, record, gate_flags(record), derive_metrics(record)))
+    has_premise = any(d.record.context and "premise" in d.record.context for cell in cells.values() for d in cell)
+    human = human_premise_material() if has_premise else None
     return Findings(
         protocols=sorted({d.record.protocol for cell in cells.values() for d in cell}),
         judged_with=PROTOCOL_VERSION,
@@ -322,6 +411,9 @@ def collect(board: Board) -> Findings:
         valid_counterfactuals=valid_counterfactuals(cells),
         blind_spots=language_blind_spots(cells),
         wall_times=wall_times(runs.task_runs, names),
+        valid_by_language=valid_by_language(cells),
+        premise_material=premise_material(cells, human) if human else [],
+        human_premise_material=human,
     )
 
 
@@ -390,6 +482,30 @@ def _wall_times_text(rows: list[WallTime]) -> list[str]:
     return lines
 
 
+def _valid_by_language_text(rows: list[LanguageValid]) -> list[str]:
+    lines = ["\n## 7. Valid counterfactuals per language (valid / documents)"]
+    cells = defaultdict(list)
+    for r in rows:
+        cells[r.model, r.dataset].append(f"{r.language} {r.valid}/{r.documents}")
+    lines += [f"{model:24} {dataset:8} " + ", ".join(entries) for (model, dataset), entries in cells.items()]
+    return lines
+
+
+def _premise_text(rows: list[PremiseMaterial], human: HumanPremiseMaterial | None) -> list[str]:
+    lines = ["\n## 8. Premise material: share of the words of x' not in x but in the premise (valid counterfactuals)"]
+    if human is None:
+        return lines + ["no document has a premise"]
+    lines.append(f"human CAD revisions: {human.revisions}, median {human.median:.2f}, 95th percentile {human.p95:.2f}, "
+                 f"max {human.maximum:.2f}; at or above " + ", ".join(f"{t}: {n}" for t, n in human.at_least.items()))
+    for r in rows:
+        known = [s for s in r.shares.values() if s is not None]
+        median = f"median {statistics.median(known):.2f}" if known else "no valid counterfactual"
+        lines.append(f"{r.model:24} {r.dataset:8} {len(r.shares)} valid, {median}, above the human 95th percentile: "
+                     f"{r.above_human_p95}" + "".join(f"\n  {key}: {'n/a' if s is None else f'{s:.2f}'}"
+                                                      for key, s in r.shares.items()))
+    return lines
+
+
 def text(findings: Findings) -> str:
     """The findings for reading (leaderboards/README.md quotes it)."""
     lines = []
@@ -400,7 +516,8 @@ def text(findings: Findings) -> str:
                   "gates; gate counts and valid counterfactuals differ from the metric values the runs logged", ""]
     for section in (_accuracy_text(findings.accuracy), _endings_text(findings.endings), _gates_text(findings.gates),
                     _valid_text(findings.valid_counterfactuals), _blind_spots_text(findings.blind_spots),
-                    _wall_times_text(findings.wall_times)):
+                    _wall_times_text(findings.wall_times), _valid_by_language_text(findings.valid_by_language),
+                    _premise_text(findings.premise_material, findings.human_premise_material)):
         lines += section
     return "\n".join(lines) + "\n"
 

@@ -64,6 +64,34 @@ def test_ends_before_generation_end_by_hand(generation, counterfactual, expected
     assert findings.ends_before_generation_end(record) is expected
 
 
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "premise", "expected"),
+    [
+        # new words "kicks" and "ball" are in the premise, "cricket" is not: 2 of 6 words
+        ("A boy is playing soccer.", "A boy kicks ball playing cricket.", "The boy kicks the soccer ball.", 2 / 6),
+        ("A boy is playing soccer.", "A boy is not playing soccer.", "The boy kicks the soccer ball.", 0.0),
+        ("A boy is playing soccer.", "THE BALL", "The boy kicks the soccer ball.", 1.0),  # case-folded
+        ("A boy is playing soccer.", "...", "The boy kicks the soccer ball.", None),  # no word
+        ("他在踢球", "他在踢足球", "男孩踢足球", 1 / 5),  # Han: one token per character; "足" is the premise's
+    ],
+)
+def test_premise_share_by_hand(original, counterfactual, premise, expected):
+    share = findings.premise_share(original, counterfactual, premise)
+    assert share == (None if expected is None else pytest.approx(expected))
+
+
+def test_human_premise_material_by_hand(tmp_path):
+    cad = tmp_path / "dev.tsv"
+    rows = [("The boy kicks the ball.", "A boy plays.", "neutral", r, "entailment")
+            for r in ("A boy kicks.", "A boy plays ball.", "A girl plays.", "The ball kicks the boy.")]
+    cad.write_text("premise\thypothesis\tlabel\trevised_hypothesis\trevised_label\n"
+                   + "".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
+    human = findings.human_premise_material(cad)
+    # shares: kicks 1/3; ball 1/4; 0/3; the, ball, kicks, the (boy is in x) 4/5
+    assert (human.revisions, human.median, human.maximum) == (4, pytest.approx((1 / 4 + 1 / 3) / 2), pytest.approx(0.8))
+    assert human.at_least == {"0.25": 3, "0.50": 1, "0.75": 1}
+
+
 def _findings(protocols: list[str]):
     """A board of one cell, written by hand: one valid substitution, one flip truncation alone stopped."""
     return findings.Findings(
@@ -76,6 +104,9 @@ def _findings(protocols: list[str]):
                                                             True, "The team won .", "The team lost .")],
         blind_spots=[findings.BlindSpot("M", "sib200", 0, 4, {}, 0)],
         wall_times=[findings.WallTime("M", {"macro_sib200_eng_Latn": 90.0, "macro_sib200_arb_Arab": 30.0})],
+        valid_by_language=[findings.LanguageValid("M", "sib200", "eng_Latn", 1, 4)],
+        premise_material=[findings.PremiseMaterial("M", "xnli", {"eng_Latn doc 3": 0.6, "eng_Latn doc 9": 0.0}, 1)],
+        human_premise_material=findings.HumanPremiseMaterial(400, 0.0, 0.5, 0.82, {"0.25": 94}),
     )
 
 
@@ -89,6 +120,8 @@ def test_the_text_renders_every_section_and_says_when_the_gates_are_another_prot
         "## 4. Every valid counterfactual",
         "## 5. The language gate's blind spot: no letter in the document's script, not flagged as confused",
         "## 6. Wall time of the runs (lm-eval's total_evaluation_time_seconds)",
+        "## 7. Valid counterfactuals per language (valid / documents)",
+        "## 8. Premise material: share of the words of x' not in x but in the premise (valid counterfactuals)",
     ]
     assert "   truncated 1 (the only gate: truncated 1)" in text
     assert "flips stopped by truncation alone: 1, keeping a median 50% of x (max 50%); x' ends before the cut in 0" in text
@@ -97,6 +130,10 @@ def test_the_text_renders_every_section_and_says_when_the_gates_are_another_prot
     assert "valid counterfactuals in all: 1 (substitution 1)" in text
     assert "0 of 4 documents (none); counted valid: 0" in text
     assert "M: 2 runs, 2.0 min in all; slowest macro_sib200_eng_Latn 90 s, fastest macro_sib200_arb_Arab 30 s" in text
+    assert "M                        sib200   eng_Latn 1/4" in text
+    assert "human CAD revisions: 400, median 0.00, 95th percentile 0.50, max 0.82; at or above 0.25: 94" in text
+    assert "M                        xnli     2 valid, median 0.30, above the human 95th percentile: 1" in text
+    assert "  eng_Latn doc 3: 0.60" in text
     older = findings.text(_findings(["1"]))
     assert older.startswith(f"NOTE: records of protocol 1 judged with protocol {PROTOCOL_VERSION}'s gates")
     assert older.endswith(text)
@@ -136,5 +173,9 @@ def test_counts_agree_with_the_metric_values_the_runs_logged(board, monkeypatch,
         flips, valid = int(own["flip_rate"].sum()), int(own["valid_rate"].sum())
         assert [row[key] for key in ("documents", "flips", "valid", "gated", "no_flip")] == [
             len(own), flips, valid, flips - valid, len(own) - flips]
+    by_language = {(r["model"], r["dataset"], r["language"]): (r["valid"], r["documents"]) for r in found["valid_by_language"]}
+    logged = documents.groupby(["model", "dataset", "language"])["valid_rate"].agg(["sum", "size"])
+    assert set(by_language) == set(logged.index)
     if not accuracy_only:
         assert len(found["valid_counterfactuals"]) == int(documents["valid_rate"].sum())
+        assert by_language == {key: (int(row["sum"]), int(row["size"])) for key, row in logged.iterrows()}

@@ -57,6 +57,21 @@ def test_batches_are_longest_prefix_row_first_and_at_most_batch_size():
     assert [[len(group.context) for group in batch] for batch in batches] == [[5, 4], [3, 2], [1]]
 
 
+@pytest.mark.parametrize(
+    ("lengths", "max_rows", "max_cells", "expected"),
+    [
+        ([3, 3, 3, 3], 8, 100, [(0, 4)]),  # fits: one call
+        ([3, 3, 3, 3], 3, 100, [(0, 3), (3, 4)]),  # at most 3 rows
+        ([2, 2, 5, 1, 1], 8, 10, [(0, 2), (2, 4), (4, 5)]),  # 3 x 5 > 10; 2 x 5 fits; 3 x 5 again
+        ([20, 2, 2], 8, 10, [(0, 1), (1, 3)]),  # a row over the budget goes alone
+        ([], 8, 10, []),
+    ],
+)
+def test_continuation_rows_are_split_by_rows_and_by_logits_cells(lengths, max_rows, max_cells, expected):
+    chunks = prefix_scoring.tail_chunks(lengths, max_rows, max_cells)
+    assert [(chunk.start, chunk.stop) for chunk in chunks] == expected
+
+
 def test_a_request_that_is_not_a_pair_of_strings_is_refused_by_index():
     with pytest.raises(PrefixScoringError, match=r"request 1 must be a \(context, continuation\) pair"):
         prefix_scoring.loglikelihoods(_ScriptedLM(), [("a", " b"), ("a", 3)])
@@ -183,6 +198,22 @@ def test_equals_lm_eval_loglikelihood_in_one_row_per_context(smollm2, chat):
     assert prefix_rows[0] == len(texts)
     assert len(continuation_calls) == (1 if chat else 0)
     assert all(width <= 3 for _, width in continuation_calls)
+
+
+def test_long_continuations_split_by_the_logits_budget_equal_lm_eval(smollm2, monkeypatch):
+    """lm-eval's XNLI choices carry the whole premise and hypothesis after the context, so the
+    continuation rows are long; a budget of one longest row's logits splits them into several calls."""
+    english = _texts()[0]
+    pairs = [("Answer:", f" {english}, right? {word}, {english}") for word in ("Yes", "Also", "No")] * 2
+    pairs += [("Other:", f" {english}, right? {word}, the end") for word in ("Yes", "No")]
+    reference = _lm_eval(smollm2, pairs)
+    longest = max(len(smollm2.tok_encode(continuation)) for _, continuation in pairs)
+    monkeypatch.setattr(prefix_scoring, "TAIL_LOGITS_BYTES", longest * 4 * smollm2.config.vocab_size)
+    with _ForwardCounter(smollm2) as forwards:
+        ours = prefix_scoring.loglikelihoods(smollm2, pairs)
+    assert ours == pytest.approx([ll for ll, _ in reference], abs=TOLERANCE)
+    continuation_calls = forwards.shapes[1:]
+    assert len(continuation_calls) >= 2 and all(rows * width <= longest for rows, width in continuation_calls)
 
 
 def test_empty_context_and_truncated_pairs_take_lm_eval_path_and_equal_it(smollm2, monkeypatch):

@@ -102,6 +102,13 @@ about one read of all the weights whatever its size, so the continuation rows of
 prefix batch go in one call when they fit; their cached keys and values (one copy
 of the context per row) stay below lm-eval's own full-vocabulary logits per row."""
 
+TAIL_LOGITS_BYTES = 1 << 30
+"""Most bytes of float32 logits one continuation-row call may produce (rows x longest row x
+vocabulary x 4). lm-eval's XNLI choices hold the whole premise and hypothesis, so a continuation
+row can be hundreds of tokens: 64 rows of Hindi with Qwen2.5's 151,936-token vocabulary asked for
+10.3 GB in one allocation and the process was killed. Rows are independent, so fewer per call
+changes no score beyond float rounding."""
+
 
 class PrefixScoringError(RuntimeError):
     """The request cannot be scored: bad input, or lm-eval / transformers changed."""
@@ -176,6 +183,7 @@ class _ModelSettings:
     softmax_dtype: torch.dtype | None
     cache_argument: str | None  # "cache" (transformers 5), "past_key_values", or None: not supported
     keeps_logits: bool  # forward takes logits_to_keep=k: logits of the last k positions only
+    vocabulary: int  # logits per position
 
 
 def _settings(model: Any) -> _ModelSettings:
@@ -199,6 +207,7 @@ def _settings(model: Any) -> _ModelSettings:
         softmax_dtype=getattr(model, "softmax_dtype", None),
         cache_argument=cache_argument,
         keeps_logits="logits_to_keep" in parameters,
+        vocabulary=int(text_config.vocab_size),
     )
 
 
@@ -454,6 +463,22 @@ def _score_batch(
                 answers[i] = (loglikelihood, is_greedy)
 
 
+def tail_chunks(lengths: Sequence[int], max_rows: int, max_cells: int) -> list[slice]:
+    """Consecutive slices of rows for the continuation-row calls: at most ``max_rows`` rows, and
+    rows x (the slice's longest row) at most ``max_cells`` logits positions; a row longer than
+    ``max_cells`` goes alone."""
+    chunks, first, longest = [], 0, 0
+    for index, length in enumerate(lengths):
+        widest = max(longest, length)
+        if index > first and (index - first == max_rows or (index - first + 1) * widest > max_cells):
+            chunks.append(slice(first, index))
+            first, widest = index, length
+        longest = widest
+    if first < len(lengths):
+        chunks.append(slice(first, len(lengths)))
+    return chunks
+
+
 def _score_tails(
     model: Any,
     settings: _ModelSettings,
@@ -467,13 +492,13 @@ def _score_tails(
     device = model.device
     cache_width = max(len(group.prefix_row) for group in groups)  # the prefix call's padded width
     scores = {}
-    per_call = settings.batch_size * CONTINUATION_ROWS_PER_CONTEXT
-    for first in range(0, len(tails), per_call):
-        chunk = tails[first : first + per_call]
-        # A row's own tokens start where its common prefix with the extension ends; it
-        # sees only the cache columns of its context + that common prefix.
-        starts = [len(groups[b].context) + groups[b].covered(continuation) - 1 for b, continuation in chunk]
-        inputs = [continuation[start - len(groups[b].context) : -1] for (b, continuation), start in zip(chunk, starts, strict=True)]
+    # A row's own tokens start where its common prefix with the extension ends; it
+    # sees only the cache columns of its context + that common prefix.
+    all_starts = [len(groups[b].context) + groups[b].covered(continuation) - 1 for b, continuation in tails]
+    all_inputs = [continuation[start - len(groups[b].context) : -1] for (b, continuation), start in zip(tails, all_starts, strict=True)]
+    max_cells = max(1, TAIL_LOGITS_BYTES // (4 * settings.vocabulary))
+    for rows in tail_chunks([len(tokens) for tokens in all_inputs], settings.batch_size * CONTINUATION_ROWS_PER_CONTEXT, max_cells):
+        chunk, starts, inputs = tails[rows], all_starts[rows], all_inputs[rows]
         width = max(map(len, inputs))
         input_ids = torch.full((len(chunk), width), settings.pad_token_id, dtype=torch.long)
         attention = torch.zeros((len(chunk), cache_width + width), dtype=torch.long)

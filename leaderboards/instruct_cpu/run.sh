@@ -43,6 +43,7 @@ scorer=$(model_args smollm2)
 metadata=$(printf '{"sib200_dir": "%s", "xnli_dir": "%s", "fluency_lm": "%s"}' \
   "$(realpath ../shared/data/sib200)" "$(realpath ../shared/data/xnli)" "$scorer")
 mkdir -p "$cache"
+failed=()
 
 for model in "${models[@]}"; do
   args=$(model_args "$model")
@@ -57,11 +58,22 @@ for model in "${models[@]}"; do
       case "$task" in macro_xnli_*) limit=$limit_xnli ;; *) limit=$limit_sib ;; esac
       echo "$model $task: running (limit $limit)"
       start=$(date +%s)
-      OMP_NUM_THREADS=${THREADS:-1} lm_eval --model hf --model_args "$args" --tasks "$task" --device cpu \
+      # A failed run (killed for memory, say) must not stop the hours of runs after it: it is
+      # reported, the next task starts, and the script exits non-zero at the end.
+      if OMP_NUM_THREADS=${THREADS:-1} lm_eval --model hf --model_args "$args" --tasks "$task" --device cpu \
         --batch_size 8 --limit "$limit" --apply_chat_template --gen_kwargs "max_gen_toks=$max_gen_toks" \
-        --metadata "$metadata" --use_cache "$cache/$model/$task" --log_samples --output_path "$board/runs/$model"
-      echo "$model $task: $(( $(date +%s) - start )) s"
+        --metadata "$metadata" --use_cache "$cache/$model/$task" --log_samples --output_path "$board/runs/$model"; then
+        echo "$model $task: $(( $(date +%s) - start )) s"
+      else
+        status=$?
+        echo "$model $task: FAILED with exit status $status after $(( $(date +%s) - start )) s; rerun resumes from its cache" >&2
+        failed+=("$model $task")
+      fi
     fi
     exec {lock}>&-
   done
 done
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '%s\n' "runs that failed (rerun this script to resume them):" "${failed[@]}" >&2
+  exit 1
+fi

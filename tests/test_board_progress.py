@@ -25,6 +25,6 @@ def test_remaining_uses_the_models_own_runs_then_the_budget():
     assert budget == {("a", "xnli"): 200.0, ("a", "sib200"): 400.0}
     done = {("a", "macro_xnli_eng_Latn"): 300.0, ("a", "macro_xnli_arb_Arab"): 500.0}
     tasks = ["macro_xnli_eng_Latn", "macro_xnli_arb_Arab", "macro_xnli_zho_Hans", "macro_sib200_eng_Latn"]
-    # zho: median of the two measured XNLI runs (400 s); SIB-200: the budget's 400 s
+    # zho: the slower of the two measured XNLI runs (500 s); SIB-200: the budget's 400 s
     assert progress.remaining(["a"], tasks, done, budget) == {"a": (["macro_xnli_zho_Hans", "macro_sib200_eng_Latn"],
-                                                                    pytest.approx(800.0))}
+                                                                    pytest.approx(900.0))}

@@ -4,8 +4,9 @@
 
 Reads run.sh's models and tasks (its defaults), the finished runs under ``runs/`` (lm-eval's
 ``total_evaluation_time_seconds`` of each) and ``budget.txt``. A missing run is estimated at the
-median wall time of the same model's finished runs of the same dataset; where the model has none,
-at budget.py's estimate (load + documents x seconds per document). Wall times were measured with
+slowest finished run of the same model and dataset (an upper figure: a run resumed from its cache
+records only the part after the resume, so the faster runs can understate a whole run); where the
+model has none, at budget.py's estimate (load + documents x seconds per document). Wall times were measured with
 one torch thread on a shared 2-core machine, some beside other jobs, so the figures are rough:
 each model's fastest and slowest finished run are printed beside the estimate.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from pathlib import Path
 
 BOARD = Path(__file__).resolve().parent
@@ -60,7 +60,7 @@ def remaining(models: list[str], tasks: list[str], done: dict[tuple[str, str], f
         for task in missing:
             dataset = task.split("_")[1]
             measured = [s for (m, t), s in done.items() if m == model and t.split("_")[1] == dataset]
-            seconds += statistics.median(measured) if measured else budget[model, dataset]
+            seconds += max(measured) if measured else budget[model, dataset]
         left[model] = (missing, seconds)
     return left
 

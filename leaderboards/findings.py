@@ -371,21 +371,25 @@ def valid_by_language(cells: Cells) -> list[LanguageValid]:
 
 def human_premise_material(cad: Path = CAD) -> HumanPremiseMaterial:
     with cad.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+        rows = list(csv.DictReader(handle, delimiter="\t"))  # quoted fields, as the other CAD readers read them
     shares = [premise_share(row["hypothesis"], row["revised_hypothesis"], row["premise"]) for row in rows]
     shares = sorted(share for share in shares if share is not None)
     return HumanPremiseMaterial(len(shares), statistics.median(shares), statistics.quantiles(shares, n=20)[-1],
                                 shares[-1], {f"{t:.2f}": sum(s >= t for s in shares) for t in (0.25, 0.5, 0.75)})
 
 
+def _premise(record: Record) -> str | None:
+    return (record.context or {}).get("premise")
+
+
 def premise_material(cells: Cells, human: HumanPremiseMaterial) -> list[PremiseMaterial]:
     rows = []
     for (model, dataset), cell in sorted(cells.items()):
-        valid = [d for d in cell if d.flags["valid"] and d.record.context and "premise" in d.record.context]
-        if not any(d.record.context and "premise" in d.record.context for d in cell):
+        if not any(_premise(d.record) for d in cell):
             continue
         shares = {f"{d.language} doc {d.record.doc_key}": premise_share(d.record.original, d.record.counterfactual,
-                                                                         d.record.context["premise"]) for d in valid}
+                                                                         _premise(d.record))
+                  for d in cell if d.flags["valid"] and _premise(d.record)}
         rows.append(PremiseMaterial(model, dataset, shares, sum(s is not None and s > human.p95 for s in shares.values())))
     return rows
 
@@ -400,8 +404,7 @@ def collect(board: Board) -> Findings:
         for record in records(Path(run.samples_file)):
             cells[names.get(run.model, run.model), run.dataset].append(
                 Document(run.language, record, gate_flags(record), derive_metrics(record)))
-    has_premise = any(d.record.context and "premise" in d.record.context for cell in cells.values() for d in cell)
-    human = human_premise_material() if has_premise else None
+    human = human_premise_material() if any(_premise(d.record) for cell in cells.values() for d in cell) else None
     return Findings(
         protocols=sorted({d.record.protocol for cell in cells.values() for d in cell}),
         judged_with=PROTOCOL_VERSION,

@@ -467,13 +467,12 @@ def tail_chunks(lengths: Sequence[int], max_rows: int, max_cells: int) -> list[s
     """Consecutive slices of rows for the continuation-row calls: at most ``max_rows`` rows, and
     rows x (the slice's longest row) at most ``max_cells`` logits positions; a row longer than
     ``max_cells`` goes alone."""
-    chunks, first, longest = [], 0, 0
+    chunks, first, widest = [], 0, 0
     for index, length in enumerate(lengths):
-        widest = max(longest, length)
-        if index > first and (index - first == max_rows or (index - first + 1) * widest > max_cells):
+        if index > first and (index - first == max_rows or (index - first + 1) * max(widest, length) > max_cells):
             chunks.append(slice(first, index))
-            first, widest = index, length
-        longest = widest
+            first, widest = index, 0
+        widest = max(widest, length)
     if first < len(lengths):
         chunks.append(slice(first, len(lengths)))
     return chunks

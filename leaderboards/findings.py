@@ -33,7 +33,14 @@ prints, per model x dataset:
    share of the words of x' that are not in x but are in the premise, beside the same share over the
    400 human CAD revisions (``../shared/data/cad_nli``): a model that pastes premise text into x
    scores high, and the human edits say how high a real edit goes, i.e. whether a gate on this
-   share could stop the pasting without stopping real edits.
+   share could stop the pasting without stopping real edits;
+9. edits that change no word: outputs the copy gate let through (x' is not x) whose words
+   (tokens with a letter or digit, case-folded) are x's words in order, i.e. x with only its
+   punctuation, spacing or letter case changed ("，" for ", ", "है।" for "है ।", a final "."
+   added), and those equal once combining marks are dropped too (Arabic vowel marks; in
+   Devanagari such a mark can be a real spelling change, so they are counted apart): how many,
+   how many flipped the prediction, and how many were counted valid. They are copies in
+   substance; a flip on one is counted valid under protocol 3.
 
 Nothing here is a new metric: the leaderboard reports the rates; this script prints the
 counts and tests the README's sentences quote. Each section is a list of rows (:class:`Findings`);
@@ -47,6 +54,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -133,12 +141,30 @@ def kept_share(original: str, counterfactual: str) -> float:
     return kept / len(source) if source else 0.0
 
 
+def words(text: str) -> list[str]:
+    """The tokens of ``text`` with a letter or digit, case-folded: what a reader counts as its words."""
+    return [token.casefold() for token in comparable_token_texts(text) if _WORD.search(token)]
+
+
+def without_marks(text: str) -> str:
+    """``text`` without combining marks (Unicode category Mn), after canonical decomposition."""
+    return unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", text)
+                                               if unicodedata.category(c) != "Mn"))
+
+
+def same_words(original: str, counterfactual: str) -> str | None:
+    """How x' repeats x's words when it is not a copy of it: "words" (the same words in order),
+    "words without marks" (the same once combining marks are dropped), or None (a word changed)."""
+    if words(original) == words(counterfactual):
+        return "words"
+    if words(without_marks(original)) == words(without_marks(counterfactual)):
+        return "words without marks"
+    return None
+
+
 def premise_share(original: str, counterfactual: str, premise: str) -> float | None:
     """Share of the words of x' (tokens with a letter or digit, case-folded) that are not in x but are in the
     premise; None when x' has no word."""
-    def words(text: str) -> list[str]:
-        return [token.casefold() for token in comparable_token_texts(text) if _WORD.search(token)]
-
     new = words(counterfactual)
     if not new:
         return None
@@ -271,6 +297,20 @@ class HumanPremiseMaterial:
 
 
 @dataclass(frozen=True)
+class UnchangedWords:
+    """Outputs the copy gate let through that change no word of x (see :func:`same_words`)."""
+
+    model: str
+    dataset: str
+    documents: int
+    same_words: int  # x' has x's words in order: punctuation, spacing or case changed only
+    same_without_marks: int  # the same once combining marks are dropped (and not before)
+    flipped: int  # of both kinds, the prediction moved
+    valid: int  # of both kinds, counted valid
+    examples: list[str]  # "<language> doc <key>" of each, in document order
+
+
+@dataclass(frozen=True)
 class Findings:
     protocols: list[str]  # the protocols the records were logged under
     judged_with: str  # the protocol whose gates re-derived them
@@ -283,6 +323,8 @@ class Findings:
     valid_by_language: list[LanguageValid]
     premise_material: list[PremiseMaterial]
     human_premise_material: HumanPremiseMaterial | None  # None: no document has a premise
+    unchanged_words: list[UnchangedWords]
+    human_unchanged_words: int | None  # CAD revisions that change no word; None: no document has a premise
 
 
 def accuracy_against_chance(cells: Cells) -> list[Accuracy]:
@@ -374,6 +416,24 @@ def human_premise_material(cad: Path = SHARED_CAD) -> HumanPremiseMaterial:
                                 shares[-1], {f"{t:.2f}": sum(s >= t for s in shares) for t in (0.25, 0.5, 0.75)})
 
 
+def unchanged_words(cells: Cells) -> list[UnchangedWords]:
+    rows = []
+    for (model, dataset), cell in sorted(cells.items()):
+        kinds = [(d, same_words(d.record.original, d.record.counterfactual)) for d in cell
+                 if d.record.counterfactual is not None and not d.flags["copy"]]
+        found = [(d, kind) for d, kind in kinds if kind]
+        rows.append(UnchangedWords(model, dataset, len(cell), sum(kind == "words" for _, kind in found),
+                                   sum(kind == "words without marks" for _, kind in found),
+                                   sum(bool(d.flags["flip"]) for d, _ in found), sum(bool(d.flags["valid"]) for d, _ in found),
+                                   [f"{d.language} doc {d.record.doc_key}" for d, _ in found]))
+    return rows
+
+
+def human_unchanged_words(cad: Path = SHARED_CAD) -> int:
+    """How many CAD revisions section 9's test would call unchanged: what a gate on it would cost real edits."""
+    return sum(same_words(edit.hypothesis, edit.revised_hypothesis) is not None for edit in load_cad(cad))
+
+
 def _premise(record: Record) -> str | None:
     return (record.context or {}).get("premise")
 
@@ -413,6 +473,8 @@ def collect(board: Board) -> Findings:
         valid_by_language=valid_by_language(cells),
         premise_material=premise_material(cells, human) if human else [],
         human_premise_material=human,
+        unchanged_words=unchanged_words(cells),
+        human_unchanged_words=human_unchanged_words() if human else None,
     )
 
 
@@ -505,6 +567,17 @@ def _premise_text(rows: list[PremiseMaterial], human: HumanPremiseMaterial | Non
     return lines
 
 
+def _unchanged_words_text(rows: list[UnchangedWords], human: int | None) -> list[str]:
+    lines = ["\n## 9. Edits that change no word: not a copy, yet x's words in order (punctuation, spacing or case only)"]
+    if human is not None:
+        lines.append(f"human CAD revisions that change no word: {human}")
+    for r in rows:
+        lines.append(f"{r.model:24} {r.dataset:8} {r.same_words + r.same_without_marks} of {r.documents} documents "
+                     f"({r.same_words} punctuation, spacing or case only, {r.same_without_marks} also combining marks); "
+                     f"flipped {r.flipped}, counted valid {r.valid}" + (f": {', '.join(r.examples)}" if r.examples else ""))
+    return lines
+
+
 def text(findings: Findings) -> str:
     """The findings for reading (leaderboards/README.md quotes it)."""
     lines = []
@@ -516,7 +589,8 @@ def text(findings: Findings) -> str:
     for section in (_accuracy_text(findings.accuracy), _endings_text(findings.endings), _gates_text(findings.gates),
                     _valid_text(findings.valid_counterfactuals), _blind_spots_text(findings.blind_spots),
                     _wall_times_text(findings.wall_times), _valid_by_language_text(findings.valid_by_language),
-                    _premise_text(findings.premise_material, findings.human_premise_material)):
+                    _premise_text(findings.premise_material, findings.human_premise_material),
+                    _unchanged_words_text(findings.unchanged_words, findings.human_unchanged_words)):
         lines += section
     return "\n".join(lines) + "\n"
 

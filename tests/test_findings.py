@@ -92,6 +92,47 @@ def test_human_premise_material_by_hand(tmp_path):
     assert human.at_least == {"0.25": 3, "0.50": 1, "0.75": 1}
 
 
+@pytest.mark.parametrize(
+    ("original", "counterfactual", "kind"),
+    [
+        ("सहमति हो चुकी है ।", "सहमति हो चुकी है।", "words"),  # the space before the danda dropped
+        ("他说, 是的。", "他说，是的。", "words"),  # an ASCII comma made full-width
+        ("Ndiyo IRT", "Ndiyo Irt.", "words"),  # case and a final period
+        ("وُلدَت جدتي", "ولدت جدتي", "words without marks"),  # Arabic vowel marks dropped
+        ("वोल्वरस्टोन ने कहा", "वोल्वर्स्टोन ने कहा", "words without marks"),  # a virama (Mn) added: a respelling
+        ("They can sink.", "They cannot sink.", None),  # a word changed
+        ("They can sink.", "They can sink now.", None),  # a word added
+        ("2015 au 2016", "2015", None),  # a deletion
+    ],
+)
+def test_same_words_finds_edits_that_change_no_word(original, counterfactual, kind):
+    assert findings.same_words(original, counterfactual) == kind
+
+
+def test_unchanged_words_counts_non_copies_with_the_same_words():
+    def document(doc_key, original, counterfactual, copy, flip, valid):
+        record = make_record(doc_key=doc_key, original=original, counterfactual=counterfactual)
+        return findings.Document("hin_Deva", record, {"copy": copy, "flip": flip, "valid": valid}, {})
+
+    cells = {("M", "xnli"): [
+        document("1", "है ।", "है।", False, True, True),  # punctuation only, flipped, counted valid
+        document("2", "है ।", "है ।", True, False, False),  # a copy: the copy gate's, not counted here
+        document("3", "नहीं है ।", "है ।", False, True, True),  # a real edit
+        document("4", "वोल्वरस्टोन", "वोल्वर्स्टोन", False, False, False),  # only a combining mark
+    ]}
+    assert findings.unchanged_words(cells) == [
+        findings.UnchangedWords("M", "xnli", 4, 1, 1, 1, 1, ["hin_Deva doc 1", "hin_Deva doc 4"])]
+
+
+def test_human_unchanged_words_counts_revisions_that_change_no_word(tmp_path):
+    cad = tmp_path / "dev.tsv"
+    rows = [("A boy runs.", "A boy plays.", "neutral", r, "entailment")
+            for r in ("A boy plays!", "a boy  plays.", "A boy kicks.", "A boy plays ball.")]
+    cad.write_text("premise\thypothesis\tlabel\trevised_hypothesis\trevised_label\n"
+                   + "".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
+    assert findings.human_unchanged_words(cad) == 2  # the "!" and the case and spacing change
+
+
 def _findings(protocols: list[str]):
     """A board of one cell, written by hand: one valid substitution, one flip truncation alone stopped."""
     return findings.Findings(
@@ -107,6 +148,8 @@ def _findings(protocols: list[str]):
         valid_by_language=[findings.LanguageValid("M", "sib200", "eng_Latn", 1, 4)],
         premise_material=[findings.PremiseMaterial("M", "xnli", {"eng_Latn doc 3": 0.6, "eng_Latn doc 9": 0.0}, 1)],
         human_premise_material=findings.HumanPremiseMaterial(400, 0.0, 0.5, 0.82, {"0.25": 94}),
+        unchanged_words=[findings.UnchangedWords("M", "xnli", 4, 1, 1, 1, 0, ["hin_Deva doc 2", "arb_Arab doc 5"])],
+        human_unchanged_words=0,
     )
 
 
@@ -122,6 +165,7 @@ def test_the_text_renders_every_section_and_says_when_the_gates_are_another_prot
         "## 6. Wall time of the runs (lm-eval's total_evaluation_time_seconds)",
         "## 7. Valid counterfactuals per language (valid / documents)",
         "## 8. Premise material: share of the words of x' not in x but in the premise (valid counterfactuals)",
+        "## 9. Edits that change no word: not a copy, yet x's words in order (punctuation, spacing or case only)",
     ]
     assert "   truncated 1 (the only gate: truncated 1)" in text
     assert "flips stopped by truncation alone: 1, keeping a median 50% of x (max 50%); x' ends before the cut in 0" in text
@@ -133,6 +177,9 @@ def test_the_text_renders_every_section_and_says_when_the_gates_are_another_prot
     assert "M                        sib200   eng_Latn 1/4" in text
     assert "human CAD revisions: 400, median 0.00, 95th percentile 0.50, max 0.82; at or above 0.25: 94" in text
     assert "M                        xnli     2 valid, median 0.30, above the human 95th percentile: 1" in text
+    assert "human CAD revisions that change no word: 0\n" in text
+    assert ("M                        xnli     2 of 4 documents (1 punctuation, spacing or case only, 1 also combining "
+            "marks); flipped 1, counted valid 0: hin_Deva doc 2, arb_Arab doc 5") in text
     assert "  eng_Latn doc 3: 0.60" in text
     older = findings.text(_findings(["1"]))
     assert older.startswith(f"NOTE: records of protocol 1 judged with protocol {PROTOCOL_VERSION}'s gates")

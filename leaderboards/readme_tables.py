@@ -2,7 +2,7 @@
 
     python leaderboards/readme_tables.py leaderboards/<BOARD>
 
-Prints three markdown tables, separated by a blank line, each of which the README holds verbatim
+Prints three markdown tables and a list, separated by blank lines, each of which the README holds verbatim
 (``tests/test_readme_tables.py`` checks it, so a rebuilt board cannot leave stale figures behind):
 
 1. **headline**: per dataset and model, score, valid_rate, flip_rate, minimality and accuracy on
@@ -11,7 +11,9 @@ Prints three markdown tables, separated by a blank line, each of which the READM
    (``findings.py`` section 7; "not yet" where a run is missing);
 3. **verdict**: the paired comparison A vs B on score and valid_rate, per language and over all
    shared documents (``compare/compare_by_language.csv``, ``compare/compare_overall.csv``; only for
-   a board with a ``compare.args``).
+   a board with a ``compare.args``);
+4. **wall times**: lm-eval's ``total_evaluation_time_seconds`` of every run, per model
+   (``findings.py`` section 6).
 """
 
 from __future__ import annotations
@@ -86,11 +88,17 @@ def verdict(board: Path) -> str | None:
                       "A - B [95% CI]", "p", "q (BH)", "better at p < 0.05"], rows)
 
 
+def wall_times(rows: list[dict]) -> str:
+    return "\n".join(f"  - {row['model']}: " + ", ".join(f"{task.removeprefix('macro_')} {seconds:,.0f} s"
+                                                         for task, seconds in sorted(row["seconds"].items())) + ";"
+                     for row in rows)
+
+
 def tables(board: Path) -> list[str]:
     found = collect(Board.at(board))
     made = [headline(board), valid_per_language([vars(row) for row in found.valid_by_language])]
     comparison = verdict(board)
-    return made + ([comparison] if comparison else [])
+    return made + ([comparison] if comparison else []) + [wall_times([vars(row) for row in found.wall_times])]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -34,6 +34,11 @@ def test_valid_per_language_orders_xnli_first_and_marks_missing_runs() -> None:
     ])
 
 
+def test_wall_times_list_every_run_in_task_order_with_thousands_separators() -> None:
+    rows = [{"model": "M", "seconds": {"macro_xnli_eng_Latn": 4540.6, "macro_sib200_eng_Latn": 277.2}}]
+    assert readme_tables.wall_times(rows) == "  - M: sib200_eng_Latn 277 s, xnli_eng_Latn 4,541 s;"
+
+
 @pytest.mark.parametrize("board", committed_boards(REPO), ids=lambda board: board.name)
 def test_the_readme_holds_every_table_of_every_board(board) -> None:
     readme = (REPO / "leaderboards" / "README.md").read_text(encoding="utf-8")

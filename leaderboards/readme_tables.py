@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from macro_bench.aggregate.render_markdown import table
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from findings import Board, collect  # noqa: E402  (findings.py is a script beside this one, not a package)
 
@@ -36,8 +38,8 @@ def _interval(row) -> str:
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+    """The reports' own markdown table, without its final newline (the README holds tables inline)."""
+    return table(header, rows).rstrip("\n")
 
 
 def headline(board: Path) -> str:

@@ -80,12 +80,18 @@ def test_premise_share_by_hand(original, counterfactual, premise, expected):
     assert share == (None if expected is None else pytest.approx(expected))
 
 
-def test_human_premise_material_by_hand(tmp_path):
-    cad = tmp_path / "dev.tsv"
-    rows = [("The boy kicks the ball.", "A boy plays.", "neutral", r, "entailment")
-            for r in ("A boy kicks.", "A boy plays ball.", "A girl plays.", "The ball kicks the boy.")]
+def _cad_file(folder: Path, premise: str, hypothesis: str, revisions: tuple[str, ...]) -> Path:
+    """A CAD file of one neutral pair and its entailment revisions."""
+    cad = folder / "dev.tsv"
     cad.write_text("premise\thypothesis\tlabel\trevised_hypothesis\trevised_label\n"
-                   + "".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
+                   + "".join(f"{premise}\t{hypothesis}\tneutral\t{revision}\tentailment\n" for revision in revisions),
+                   encoding="utf-8")
+    return cad
+
+
+def test_human_premise_material_by_hand(tmp_path):
+    cad = _cad_file(tmp_path, "The boy kicks the ball.", "A boy plays.",
+                    ("A boy kicks.", "A boy plays ball.", "A girl plays.", "The ball kicks the boy."))
     human = findings.human_premise_material(cad)
     # shares: kicks 1/3; ball 1/4; 0/3; the, ball, kicks, the (boy is in x) 4/5
     assert (human.revisions, human.median, human.maximum) == (4, pytest.approx((1 / 4 + 1 / 3) / 2), pytest.approx(0.8))
@@ -125,11 +131,7 @@ def test_unchanged_words_counts_non_copies_with_the_same_words():
 
 
 def test_human_unchanged_words_counts_revisions_that_change_no_word(tmp_path):
-    cad = tmp_path / "dev.tsv"
-    rows = [("A boy runs.", "A boy plays.", "neutral", r, "entailment")
-            for r in ("A boy plays!", "a boy  plays.", "A boy kicks.", "A boy plays ball.")]
-    cad.write_text("premise\thypothesis\tlabel\trevised_hypothesis\trevised_label\n"
-                   + "".join("\t".join(row) + "\n" for row in rows), encoding="utf-8")
+    cad = _cad_file(tmp_path, "A boy runs.", "A boy plays.", ("A boy plays!", "a boy  plays.", "A boy kicks.", "A boy plays ball."))
     assert findings.human_unchanged_words(cad) == 2  # the "!" and the case and spacing change
 
 
